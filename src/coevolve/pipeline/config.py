@@ -1,0 +1,199 @@
+"""The run configuration: one typed config, loaded from YAML with `key.sub=value` overrides.
+
+A method (sft, eto, coevolve, positive-agent, frozen-failure) is a preset of this config
+(`pipeline/methods.py`), never a code path of its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import yaml
+
+
+@dataclass
+class EnvSpec:
+    """One benchmark in the run: which tasks train and evaluate, and where the experts come from."""
+
+    name: str
+    train_split: str = "train"
+    train_limit: int | None = None  # first N training tasks with an expert; None = all
+    train_ids: list[str] | None = None  # explicit training task ids (overrides the split order)
+    eval_splits: list[str] = field(default_factory=lambda: ["test"])
+    eval_limit: int | None = None  # first N tasks of each evaluation split
+    eval_ids: dict[str, list[str]] | None = None  # explicit ids per evaluation split
+    # "gold": generated from the environment's gold paths; otherwise a data resource name or a path
+    # of an ETO/IPR SFT file (JSON list or JSONL).
+    experts: str = "gold"
+    min_expert_reward: float | None = None  # keep experts with reward strictly above (WebShop: 0.7)
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SamplingSpec:
+    """How one agent explores (ETO: greedy, one rollout per task)."""
+
+    temperature: float = 0.0
+    top_p: float = 1.0
+    samples_per_task: int = 1
+    max_new_tokens: int = 256
+
+
+@dataclass
+class RolloutSpec:
+    backend: str = "hf"  # hf | vllm | openai
+    max_concurrent: int = 16
+    num_workers: int = 2
+    backend_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunConfig:
+    method: str = "coevolve"
+    base_model: str = "smollm2-135m"
+    envs: list[EnvSpec] = field(default_factory=list)
+    iterations: int = 3  # K: 3 for WebShop/ScienceWorld, 5 for InterCodeSQL in the paper
+    seed: int = 0
+    data_dir: str | None = None
+
+    # --- what the method does (presets in methods.py)
+    aux_agent: str = "failure"  # none | failure | positive: the second agent and what it is trained toward
+    aux_frozen_after: int | None = None  # frozen-failure ablation: stop updating after this iteration
+    target_pairs: str = "coevolve"  # eto | coevolve: how the target's DPO pairs are built
+    target_preset: str = "target"  # DPO preset of the target update: target (0.5 DPO + 0.5 SFT) | eto
+    aux_preset: str = "failure"  # DPO preset of the second agent
+    update_order: str = "same_rollouts"  # | failure_first: update pi_f, re-sample it, then train pi_t
+    reference: str = "iteration_start"  # | sft: the DPO reference model
+
+    # --- per-stage settings (overrides of the stage dataclasses' defaults)
+    sft: dict[str, Any] = field(default_factory=dict)  # coevolve.training.SFTSettings fields
+    dpo: dict[str, Any] = field(default_factory=dict)  # coevolve.training.DPOSettings fields (both agents)
+    pairs: dict[str, Any] = field(default_factory=dict)  # coevolve.pairs.PairSettings fields
+    target_sampling: SamplingSpec = field(default_factory=SamplingSpec)
+    aux_sampling: SamplingSpec = field(default_factory=SamplingSpec)
+    eval_sampling: SamplingSpec = field(default_factory=SamplingSpec)
+    rollout: RolloutSpec = field(default_factory=RolloutSpec)
+    eval_sft: bool = True  # evaluate the SFT model too (iteration 0)
+    eval_every_iteration: bool = True  # else only after the last iteration
+    sft_checkpoint: str | None = None  # start from this SFT model instead of training one
+
+    def fingerprint(
+        self, exclude: tuple[str, ...] = ("iterations", "eval_every_iteration")
+    ) -> dict[str, Any]:
+        """Flattened config used to detect edits of finished stages."""
+        data = {k: v for k, v in dataclasses.asdict(self).items() if k not in exclude}
+        return flatten(data)
+
+
+VALID_CHOICES = {
+    "aux_agent": ("none", "failure", "positive"),
+    "target_pairs": ("eto", "coevolve"),
+    "update_order": ("same_rollouts", "failure_first"),
+    "reference": ("iteration_start", "sft"),
+}
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(data, dict):
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            out.update(flatten(value, f"{prefix}{key}."))
+        return out
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        out = {}
+        for i, value in enumerate(data):
+            out.update(flatten(value, f"{prefix}{i}."))
+        return out
+    return {prefix.rstrip("."): data}
+
+
+def config_hash(values: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; valid: {sorted(names)}")
+    kwargs = {}
+    for key, value in data.items():
+        hint = hints[key]
+        if dataclasses.is_dataclass(hint):
+            kwargs[key] = _build(hint, value, f"{where}.{key}")
+        elif key == "envs":
+            if not isinstance(value, list):
+                raise ConfigError(f"{where}.envs: expected a list")
+            kwargs[key] = [_build(EnvSpec, v, f"{where}.envs[{i}]") for i, v in enumerate(value)]
+        else:
+            kwargs[key] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+
+
+def from_dict(data: dict[str, Any], where: str = "config") -> RunConfig:
+    from coevolve.pipeline.methods import apply_method
+
+    config = _build(RunConfig, apply_method(data, where), where)
+    validate(config, where)
+    return config
+
+
+def validate(config: RunConfig, where: str = "config") -> None:
+    for key, choices in VALID_CHOICES.items():
+        if getattr(config, key) not in choices:
+            raise ConfigError(f"{where}: '{key}' must be one of {choices}, got {getattr(config, key)!r}")
+    if not config.envs:
+        raise ConfigError(f"{where}: 'envs' must list at least one environment")
+    if config.iterations < 0:
+        raise ConfigError(f"{where}: 'iterations' must be >= 0")
+
+
+def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """`a.b=1` style override; list items by index (`envs.0.train_limit=8`)."""
+    keys = dotted.split(".")
+    node: Any = data
+    for key in keys[:-1]:
+        node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
+    last = keys[-1]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+def load_config(path: str | Path | None, overrides: list[str] = (), base: dict | None = None) -> RunConfig:
+    data: dict[str, Any] = dict(base or {})
+    if path is not None:
+        path = Path(path)
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top level")
+        data.update(loaded)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} must look like key.sub=value")
+        key, raw = item.split("=", 1)
+        set_dotted(data, key.strip(), yaml.safe_load(raw))
+    return from_dict(data, str(path or "config"))
+
+
+def to_yaml(config: RunConfig) -> str:
+    return yaml.safe_dump(dataclasses.asdict(config), sort_keys=False)

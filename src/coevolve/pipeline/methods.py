@@ -1,0 +1,42 @@
+"""Methods as configuration presets. A run config names a method; its keys override the preset.
+
+| method          | second agent | target pairs          | target loss        |
+|-----------------|--------------|-----------------------|--------------------|
+| sft             | -            | - (no iterations)     | -                  |
+| eto             | -            | expert vs own rollout | DPO                |
+| coevolve        | failure      | expert vs failures    | 0.5 DPO + 0.5 SFT  |
+| frozen-failure  | failure, not updated after iteration 1                          |
+| positive-agent  | trained toward success instead of toward near-success failures  |
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+METHODS: dict[str, dict[str, Any]] = {
+    "sft": {"iterations": 0, "aux_agent": "none", "target_pairs": "eto", "target_preset": "eto"},
+    "eto": {"aux_agent": "none", "target_pairs": "eto", "target_preset": "eto"},
+    "coevolve": {"aux_agent": "failure", "target_pairs": "coevolve", "target_preset": "target"},
+    "frozen-failure": {
+        "aux_agent": "failure",
+        "aux_frozen_after": 1,
+        "target_pairs": "coevolve",
+        "target_preset": "target",
+    },
+    "positive-agent": {
+        "aux_agent": "positive",
+        "aux_preset": "target",
+        "target_pairs": "coevolve",
+        "target_preset": "target",
+    },
+}
+
+
+def apply_method(data: dict[str, Any], where: str = "config") -> dict[str, Any]:
+    """The method's preset with the config's own keys on top."""
+    from coevolve.pipeline.config import ConfigError
+
+    method = data.get("method", "coevolve")
+    if method not in METHODS:
+        raise ConfigError(f"{where}: unknown method {method!r}; valid: {sorted(METHODS)}")
+    return {**METHODS[method], **data}

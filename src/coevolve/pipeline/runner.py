@@ -1,0 +1,434 @@
+"""The co-evolution loop as a sequence of resumable stages.
+
+    experts -> sft -> eval/iter0 -> for k in 1..K:
+        iter{k}/explore -> iter{k}/aux_pairs -> iter{k}/train_aux [-> iter{k}/reexplore_aux]
+        -> iter{k}/target_pairs -> iter{k}/train_target -> eval/iter{k}
+
+Each stage writes only under its own paths in the run directory and is marked done in the manifest
+when it returns. Rollout stages resume from the episodes already in their JSONL files and training
+stages from their last checkpoint, so a kill redoes at most the episode or the training step in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from coevolve.data.formats import filter_by_reward, load_eto_sft, trajectory_to_eto
+from coevolve.data.jsonl import JsonlWriter, pair_file, trajectory_file
+from coevolve.data.records import PreferencePair, Task, Trajectory
+from coevolve.data.resources import RESOURCES, resolve
+from coevolve.envs.registry import make_env
+from coevolve.pipeline.config import RunConfig, to_yaml
+from coevolve.pipeline.manifest import Manifest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Stage:
+    name: str
+    run: Callable[[], dict[str, Any] | None]
+    outputs: list[Path]  # removed before a redo
+
+
+class Pipeline:
+    def __init__(self, config: RunConfig, run_dir: str | Path) -> None:
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.manifest = Manifest(self.run_dir / "manifest.json")
+        self._tasks: dict[tuple[str, str], list[Task]] = {}
+
+    # ------------------------------------------------------------------ layout
+
+    @property
+    def aux_name(self) -> str:
+        return self.config.aux_agent  # "failure" | "positive"
+
+    def expert_path(self, env: str) -> Path:
+        return self.run_dir / "experts" / f"{env}.jsonl"
+
+    def checkpoint(self, agent: str, k: int) -> str:
+        """The model an agent acts with after iteration k (k = 0: the SFT model)."""
+        if k == 0:
+            return self.config.sft_checkpoint or str(self.run_dir / "checkpoints" / "sft")
+        if (
+            agent != "target"
+            and self.config.aux_frozen_after is not None
+            and k > self.config.aux_frozen_after
+        ):
+            return self.checkpoint(agent, self.config.aux_frozen_after)
+        path = self.run_dir / "checkpoints" / f"iter{k}" / agent
+        # an agent that had no pairs in iteration k keeps its previous model
+        return str(path) if (path / "config.json").exists() else self.checkpoint(agent, k - 1)
+
+    def rollout_path(self, k: int, env: str, agent: str) -> Path:
+        return self.run_dir / f"iter{k}" / "rollouts" / env / f"{agent}.jsonl"
+
+    def pairs_path(self, k: int, which: str) -> Path:
+        return self.run_dir / f"iter{k}" / "pairs" / f"{which}.jsonl"
+
+    def eval_dir(self, k: int, env: str, split: str) -> Path:
+        return self.run_dir / "eval" / f"iter{k}" / f"{env}_{split}"
+
+    # ------------------------------------------------------------------ plan
+
+    def stages(self) -> list[Stage]:
+        cfg, rd = self.config, self.run_dir
+        stages = [Stage("experts", self.make_experts, [rd / "experts"])]
+        if not cfg.sft_checkpoint:
+            stages.append(Stage("sft", self.train_sft, [rd / "checkpoints" / "sft"]))
+        if cfg.eval_sft or cfg.iterations == 0:
+            stages.append(Stage("eval/iter0", lambda: self.evaluate(0), [rd / "eval" / "iter0"]))
+        for k in range(1, cfg.iterations + 1):
+            it = rd / f"iter{k}"
+            ck = rd / "checkpoints" / f"iter{k}"
+            stages.append(Stage(f"iter{k}/explore", lambda k=k: self.explore(k), [it / "rollouts"]))
+            if cfg.aux_agent != "none":
+                stages.append(
+                    Stage(
+                        f"iter{k}/aux_pairs", lambda k=k: self.make_aux_pairs(k), [self.pairs_path(k, "aux")]
+                    )
+                )
+                stages.append(
+                    Stage(f"iter{k}/train_aux", lambda k=k: self.train_aux(k), [ck / self.aux_name])
+                )
+                if cfg.update_order == "failure_first":
+                    stages.append(
+                        Stage(
+                            f"iter{k}/reexplore_aux", lambda k=k: self.reexplore_aux(k), [it / "rollouts_new"]
+                        )
+                    )
+            stages.append(
+                Stage(
+                    f"iter{k}/target_pairs",
+                    lambda k=k: self.make_target_pairs(k),
+                    [self.pairs_path(k, "target")],
+                )
+            )
+            stages.append(Stage(f"iter{k}/train_target", lambda k=k: self.train_target(k), [ck / "target"]))
+            if cfg.eval_every_iteration or k == cfg.iterations:
+                stages.append(
+                    Stage(f"eval/iter{k}", lambda k=k: self.evaluate(k), [rd / "eval" / f"iter{k}"])
+                )
+        return stages
+
+    def run(self, accept_config_change: bool = False, redo_from: str | None = None) -> dict[str, Any]:
+        self.manifest.check_config(self.config.fingerprint(), accept_config_change)
+        (self.run_dir / "config.yaml").write_text(to_yaml(self.config), encoding="utf-8")
+        plan = self.stages()
+        if redo_from:
+            self._redo_from(plan, redo_from)
+        for stage in plan:
+            if self.manifest.done(stage.name):
+                log.info("stage %s: done, skipped", stage.name)
+                continue
+            log.info("stage %s: starting", stage.name)
+            t0 = self.manifest.start(stage.name)
+            try:
+                outputs = stage.run() or {}
+            except BaseException:
+                self.manifest.interrupt(stage.name, t0)
+                raise
+            self.manifest.finish(stage.name, t0, outputs)
+            self._record_cost(stage.name, outputs)
+        return self.results()
+
+    def _redo_from(self, plan: list[Stage], stage: str) -> None:
+        names = [s.name for s in plan]
+        for name in self.manifest.reset_from(names, stage):
+            for path in plan[names.index(name)].outputs:
+                if path.is_dir():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink(missing_ok=True)
+
+    # ------------------------------------------------------------------ tasks and experts
+
+    def tasks(self, env: str, split: str) -> list[Task]:
+        if (env, split) not in self._tasks:
+            spec = self.env_spec(env)
+            instance = make_env(env, data_dir=self.config.data_dir, **spec.env_kwargs)
+            try:
+                self._tasks[(env, split)] = instance.tasks(instance.check_split(split))
+            finally:
+                instance.close()
+        return self._tasks[(env, split)]
+
+    def env_spec(self, env: str):
+        return next(s for s in self.config.envs if s.name == env)
+
+    def train_tasks(self, env: str) -> list[Task]:
+        """Training tasks that have an expert (ETO explores exactly those)."""
+        experts = self.experts(env)
+        spec = self.env_spec(env)
+        return [t for t in self.tasks(env, spec.train_split) if t.id in experts]
+
+    def eval_tasks(self, env: str, split: str) -> list[Task]:
+        spec = self.env_spec(env)
+        tasks = self.tasks(env, split)
+        if spec.eval_ids and split in spec.eval_ids:
+            wanted = [str(i) for i in spec.eval_ids[split]]
+            by_id = {t.id: t for t in tasks}
+            return [by_id[i] for i in wanted if i in by_id]
+        return tasks[: spec.eval_limit] if spec.eval_limit else tasks
+
+    def experts(self, env: str) -> dict[str, Trajectory]:
+        spec = self.env_spec(env)
+        trajs = load_eto_sft(self.expert_path(env), env, spec.train_split)
+        return {t.task.id: t for t in trajs}
+
+    def make_experts(self) -> dict[str, Any]:
+        from coevolve.experts import generate_experts
+
+        counts = {}
+        for spec in self.config.envs:
+            out = self.expert_path(spec.name)
+            tasks = self.tasks(spec.name, spec.train_split)
+            if spec.train_ids:
+                wanted = set(map(str, spec.train_ids))
+                tasks = [t for t in tasks if t.id in wanted]
+            if spec.experts == "gold":
+                generate_experts(
+                    spec.name,
+                    tasks[: spec.train_limit] if spec.train_limit else tasks,
+                    out,
+                    data_dir=self.config.data_dir,
+                    env_kwargs=spec.env_kwargs,
+                    num_workers=self.config.rollout.num_workers,
+                )
+            else:
+                source = (
+                    resolve(spec.experts, self.config.data_dir)
+                    if spec.experts in RESOURCES
+                    else Path(spec.experts)
+                )
+                kept = filter_by_reward(
+                    load_eto_sft(source, spec.name, spec.train_split), spec.min_expert_reward
+                )
+                ids = {t.id for t in tasks}
+                kept = [t for t in kept if t.task.id in ids]
+                kept = kept[: spec.train_limit] if spec.train_limit else kept
+                out.parent.mkdir(parents=True, exist_ok=True)
+                with JsonlWriter(out) as writer:
+                    writer.write_all(trajectory_to_eto(t) for t in kept)
+            counts[spec.name] = len(self.experts(spec.name))
+        return {"experts": counts}
+
+    # ------------------------------------------------------------------ training
+
+    def train_sft(self) -> dict[str, Any]:
+        from coevolve.training import SFTSettings, train_sft
+
+        trajs = [t for spec in self.config.envs for t in self.experts(spec.name).values()]
+        settings = SFTSettings(**{"seed": self.config.seed, **self.config.sft})
+        train_sft(self.config.base_model, trajs, self.run_dir / "checkpoints" / "sft", settings)
+        return {"examples": len(trajs)}
+
+    def _train_dpo(self, agent: str, preset: str, k: int, pairs: list[PreferencePair]) -> dict[str, Any]:
+        from coevolve.training import DPOSettings, train_dpo
+
+        if not pairs:
+            log.warning("iteration %d: no pairs for the %s agent; it keeps its previous model", k, agent)
+            return {"pairs": 0, "trained": False}
+        settings = DPOSettings.preset(preset, k, **{"seed": self.config.seed, **self.config.dpo})
+        ref = self.checkpoint(agent, 0) if self.config.reference == "sft" else None
+        out = self.run_dir / "checkpoints" / f"iter{k}" / agent
+        train_dpo(self.checkpoint(agent, k - 1), pairs, out, settings, ref_model=ref)
+        return {"pairs": len(pairs), "trained": True}
+
+    def train_aux(self, k: int) -> dict[str, Any]:
+        frozen = self.config.aux_frozen_after
+        if frozen is not None and k > frozen:
+            return {"pairs": 0, "trained": False, "frozen": True}
+        return self._train_dpo(
+            self.aux_name, self.config.aux_preset, k, pair_file(self.pairs_path(k, "aux")).read()
+        )
+
+    def train_target(self, k: int) -> dict[str, Any]:
+        pairs = pair_file(self.pairs_path(k, "target")).read()
+        return self._train_dpo("target", self.config.target_preset, k, pairs)
+
+    # ------------------------------------------------------------------ exploration and pairs
+
+    def _rollout(self, agent: str, model: str, k: int, sampling, path_for: Callable[[str], Path]) -> dict:
+        from coevolve.agents import SamplingParams, make_policy
+        from coevolve.rollout import run_rollouts
+
+        cfg = self.config
+        params = SamplingParams(
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            max_new_tokens=sampling.max_new_tokens,
+            seed=cfg.seed + k,
+        )
+        policy = make_policy(cfg.rollout.backend, model, **cfg.rollout.backend_kwargs)
+        tokens = 0
+        try:
+            for spec in cfg.envs:
+                trajs = run_rollouts(
+                    spec.name,
+                    self.train_tasks(spec.name),
+                    policy,
+                    path_for(spec.name),
+                    agent=agent,
+                    params=params,
+                    samples_per_task=sampling.samples_per_task,
+                    max_concurrent=cfg.rollout.max_concurrent,
+                    num_workers=cfg.rollout.num_workers,
+                    iteration=k,
+                    env_kwargs=spec.env_kwargs,
+                    data_dir=cfg.data_dir,
+                )
+                tokens += sum(t.prompt_tokens + t.completion_tokens for t in trajs)
+        finally:
+            policy.close()
+        return {"tokens": tokens}
+
+    def explore(self, k: int) -> dict[str, Any]:
+        cfg = self.config
+        out = self._rollout(
+            "target",
+            self.checkpoint("target", k - 1),
+            k,
+            cfg.target_sampling,
+            lambda e: self.rollout_path(k, e, "target"),
+        )
+        if cfg.aux_agent != "none":
+            aux = self._rollout(
+                self.aux_name,
+                self.checkpoint(self.aux_name, k - 1),
+                k,
+                cfg.aux_sampling,
+                lambda e: self.rollout_path(k, e, self.aux_name),
+            )
+            out["tokens"] += aux["tokens"]
+        return out
+
+    def reexplore_aux(self, k: int) -> dict[str, Any]:
+        path = lambda e: self.run_dir / f"iter{k}" / "rollouts_new" / e / f"{self.aux_name}.jsonl"  # noqa: E731
+        return self._rollout(
+            self.aux_name, self.checkpoint(self.aux_name, k), k, self.config.aux_sampling, path
+        )
+
+    def rollouts(self, k: int, env: str, agent: str, fresh: bool = False) -> list[Trajectory]:
+        path = self.rollout_path(k, env, agent)
+        if fresh:
+            path = self.run_dir / f"iter{k}" / "rollouts_new" / env / f"{agent}.jsonl"
+        return trajectory_file(path).read()
+
+    def _write_pairs(self, path: Path, pairs: list[PreferencePair]) -> dict[str, Any]:
+        from coevolve.pairs import pair_stats
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)  # pairs are a pure function of the rollouts: rebuild whole
+        with JsonlWriter(path) as writer:
+            writer.write_all(pairs)
+        stats = pair_stats(pairs)
+        stats_path = path.parent / "stats.json"
+        all_stats = json.loads(stats_path.read_text()) if stats_path.exists() else {}
+        all_stats[path.stem] = stats
+        stats_path.write_text(json.dumps(all_stats, indent=1, default=str))
+        return {"pairs": len(pairs)}
+
+    def _pair_settings(self):
+        from coevolve.pairs import PairSettings
+
+        return PairSettings(**self.config.pairs)
+
+    def make_aux_pairs(self, k: int) -> dict[str, Any]:
+        from coevolve.pairs import failure_pairs, positive_pairs
+
+        settings, pairs = self._pair_settings(), []
+        for spec in self.config.envs:
+            target = self.rollouts(k, spec.name, "target")
+            aux = self.rollouts(k, spec.name, self.aux_name)
+            if self.config.aux_agent == "failure":
+                pairs += failure_pairs(target, aux, settings)
+            else:
+                pairs += positive_pairs(self.experts(spec.name), target, aux, settings)
+        return self._write_pairs(self.pairs_path(k, "aux"), pairs)
+
+    def make_target_pairs(self, k: int) -> dict[str, Any]:
+        from coevolve.pairs import eto_pairs, target_pairs
+
+        settings, pairs = self._pair_settings(), []
+        fresh = self.config.update_order == "failure_first"
+        for spec in self.config.envs:
+            experts = self.experts(spec.name)
+            target = self.rollouts(k, spec.name, "target")
+            if self.config.target_pairs == "eto":
+                pairs += eto_pairs(experts, target, settings)
+            else:
+                aux = (
+                    self.rollouts(k, spec.name, self.aux_name, fresh=fresh)
+                    if self.config.aux_agent != "none"
+                    else []
+                )
+                pairs += target_pairs(experts, target, aux, settings)
+        return self._write_pairs(self.pairs_path(k, "target"), pairs)
+
+    # ------------------------------------------------------------------ evaluation and results
+
+    def evaluate(self, k: int) -> dict[str, Any]:
+        from coevolve.evaluation.runner import evaluate
+
+        cfg, s = self.config, self.config.eval_sampling
+        summaries = {}
+        for spec in cfg.envs:
+            for split in spec.eval_splits:
+                summaries[f"{spec.name}_{split}"] = evaluate(
+                    model=self.checkpoint("target", k),
+                    env=spec.name,
+                    split=split,
+                    tasks=self.eval_tasks(spec.name, split),
+                    out_dir=self.eval_dir(k, spec.name, split),
+                    backend=cfg.rollout.backend,
+                    backend_kwargs=cfg.rollout.backend_kwargs,
+                    temperature=s.temperature,
+                    max_new_tokens=s.max_new_tokens,
+                    max_concurrent=cfg.rollout.max_concurrent,
+                    num_workers=cfg.rollout.num_workers,
+                    env_kwargs=spec.env_kwargs,
+                    data_dir=cfg.data_dir,
+                )
+        return {"avg_reward": {key: v["avg_reward"] for key, v in summaries.items()}}
+
+    def _record_cost(self, stage: str, outputs: dict[str, Any]) -> None:
+        import torch
+
+        path = self.run_dir / "costs.json"
+        costs = json.loads(path.read_text()) if path.exists() else []
+        costs = [c for c in costs if c["stage"] != stage]
+        cuda = torch.cuda.is_available()
+        costs.append(
+            {
+                "stage": stage,
+                "seconds": round(self.manifest.stages[stage].seconds, 2),
+                "tokens": int(outputs.get("tokens", 0)),
+                "device": "cuda" if cuda else "cpu",
+                "gpus": torch.cuda.device_count() if cuda else 0,
+                "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+            }
+        )
+        path.write_text(json.dumps(costs, indent=1))
+
+    def results(self) -> dict[str, Any]:
+        """The target's final evaluation summaries, by "{env}_{split}"."""
+        last = max(
+            (k for k in range(self.config.iterations + 1) if (self.run_dir / "eval" / f"iter{k}").exists()),
+            default=None,
+        )
+        if last is None:
+            return {}
+        out = {}
+        for summary in sorted((self.run_dir / "eval" / f"iter{last}").glob("*/summary.json")):
+            out[summary.parent.name] = json.loads(summary.read_text())
+        return {"iteration": last, "method": self.config.method, "summaries": out}
