@@ -32,6 +32,8 @@ class EnvSpec:
     experts: str = "gold"
     min_expert_reward: float | None = None  # keep experts with reward strictly above (WebShop: 0.7)
     env_kwargs: dict[str, Any] = field(default_factory=dict)
+    # keep only tasks whose Task.meta[key] is one of the values, e.g. {"task_name": [...]} (all splits)
+    task_filter: dict[str, list[Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -50,6 +52,15 @@ class RolloutSpec:
     max_concurrent: int = 16
     num_workers: int = 2
     backend_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LauncherSpec:
+    """How training stages run: in this process, or as `accelerate launch` jobs (multi-GPU)."""
+
+    kind: str = "none"  # none | accelerate
+    config: str = "zero3"  # a name in configs/accelerate/ (zero3, fsdp, ...) or a file
+    num_processes: int | None = None  # default: what the accelerate config says
 
 
 @dataclass
@@ -78,6 +89,7 @@ class RunConfig:
     aux_sampling: SamplingSpec = field(default_factory=SamplingSpec)
     eval_sampling: SamplingSpec = field(default_factory=SamplingSpec)
     rollout: RolloutSpec = field(default_factory=RolloutSpec)
+    launcher: LauncherSpec = field(default_factory=LauncherSpec)
     eval_sft: bool = True  # evaluate the SFT model too (iteration 0)
     eval_every_iteration: bool = True  # else only after the last iteration
     sft_checkpoint: str | None = None  # start from this SFT model instead of training one
@@ -96,6 +108,7 @@ VALID_CHOICES = {
     "update_order": ("same_rollouts", "failure_first"),
     "reference": ("iteration_start", "sft"),
 }
+LAUNCHERS = ("none", "accelerate")
 
 
 class ConfigError(ValueError):
@@ -157,6 +170,10 @@ def validate(config: RunConfig, where: str = "config") -> None:
     for key, choices in VALID_CHOICES.items():
         if getattr(config, key) not in choices:
             raise ConfigError(f"{where}: '{key}' must be one of {choices}, got {getattr(config, key)!r}")
+    if config.launcher.kind not in LAUNCHERS:
+        raise ConfigError(
+            f"{where}: 'launcher.kind' must be one of {LAUNCHERS}, got {config.launcher.kind!r}"
+        )
     if not config.envs:
         raise ConfigError(f"{where}: 'envs' must list at least one environment")
     if config.iterations < 0:

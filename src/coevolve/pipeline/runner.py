@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +27,7 @@ from coevolve.data.jsonl import JsonlWriter, pair_file, trajectory_file
 from coevolve.data.records import PreferencePair, Task, Trajectory
 from coevolve.data.resources import RESOURCES, resolve
 from coevolve.envs.registry import make_env
-from coevolve.pipeline.config import RunConfig, to_yaml
+from coevolve.pipeline.config import ConfigError, RunConfig, flatten, to_yaml
 from coevolve.pipeline.manifest import Manifest
 
 log = logging.getLogger(__name__)
@@ -157,9 +159,12 @@ class Pipeline:
             spec = self.env_spec(env)
             instance = make_env(env, data_dir=self.config.data_dir, **spec.env_kwargs)
             try:
-                self._tasks[(env, split)] = instance.tasks(instance.check_split(split))
+                tasks = instance.tasks(instance.check_split(split))
             finally:
                 instance.close()
+            for key, values in spec.task_filter.items():
+                tasks = [t for t in tasks if t.meta.get(key) in values]
+            self._tasks[(env, split)] = tasks
         return self._tasks[(env, split)]
 
     def env_spec(self, env: str):
@@ -225,23 +230,56 @@ class Pipeline:
     # ------------------------------------------------------------------ training
 
     def train_sft(self) -> dict[str, Any]:
-        from coevolve.training import SFTSettings, train_sft
+        from coevolve.training import SFTSettings, apply_overrides, train_sft
 
         trajs = [t for spec in self.config.envs for t in self.experts(spec.name).values()]
-        settings = SFTSettings(**{"seed": self.config.seed, **self.config.sft})
-        train_sft(self.config.base_model, trajs, self.run_dir / "checkpoints" / "sft", settings)
+        out = self.run_dir / "checkpoints" / "sft"
+        overrides = {"seed": self.config.seed, **self.config.sft}
+        if self.config.launcher.kind == "accelerate":
+            files = [str(self.expert_path(spec.name)) for spec in self.config.envs]
+            self._launch(["sft", "--model", self.config.base_model, "--data", *files], out, overrides)
+        else:
+            train_sft(self.config.base_model, trajs, out, apply_overrides(SFTSettings(), overrides))
         return {"examples": len(trajs)}
 
-    def _train_dpo(self, agent: str, preset: str, k: int, pairs: list[PreferencePair]) -> dict[str, Any]:
+    def _launch(self, args: list[str], out: Path, overrides: dict[str, Any]) -> None:
+        """Run a training stage as `coevolve train ... --launcher accelerate` (one process per GPU)."""
+        launcher = self.config.launcher
+        cmd = [sys.executable, "-m", "coevolve.cli", "train", *args, "--out", str(out)]
+        cmd += ["--launcher", "accelerate", "--accelerate-config", launcher.config]
+        if launcher.num_processes:
+            cmd += ["--num-processes", str(launcher.num_processes)]
+        for key, value in flatten(overrides).items():
+            cmd += ["--set", f"{key}={value}"]
+        log.info("launching: %s", " ".join(cmd))
+        subprocess.run(cmd, check=True)
+
+    def _train_dpo(self, agent: str, preset: str, k: int, pairs_path: Path) -> dict[str, Any]:
         from coevolve.training import DPOSettings, train_dpo
 
+        pairs = pair_file(pairs_path).read()
         if not pairs:
             log.warning("iteration %d: no pairs for the %s agent; it keeps its previous model", k, agent)
             return {"pairs": 0, "trained": False}
-        settings = DPOSettings.preset(preset, k, **{"seed": self.config.seed, **self.config.dpo})
+        overrides = {"seed": self.config.seed, **self.config.dpo}
         ref = self.checkpoint(agent, 0) if self.config.reference == "sft" else None
         out = self.run_dir / "checkpoints" / f"iter{k}" / agent
-        train_dpo(self.checkpoint(agent, k - 1), pairs, out, settings, ref_model=ref)
+        start = self.checkpoint(agent, k - 1)
+        if self.config.launcher.kind == "accelerate":
+            args = [
+                "dpo",
+                "--model",
+                start,
+                "--pairs",
+                str(pairs_path),
+                "--preset",
+                preset,
+                "--iteration",
+                str(k),
+            ]
+            self._launch(args + (["--ref-model", ref] if ref else []), out, overrides)
+        else:
+            train_dpo(start, pairs, out, DPOSettings.preset(preset, k, **overrides), ref_model=ref)
         return {"pairs": len(pairs), "trained": True}
 
     def train_aux(self, k: int) -> dict[str, Any]:
@@ -253,8 +291,7 @@ class Pipeline:
         )
 
     def train_target(self, k: int) -> dict[str, Any]:
-        pairs = pair_file(self.pairs_path(k, "target")).read()
-        return self._train_dpo("target", self.config.target_preset, k, pairs)
+        return self._train_dpo("target", self.config.target_preset, k, self.pairs_path(k, "target"))
 
     # ------------------------------------------------------------------ exploration and pairs
 
@@ -341,7 +378,10 @@ class Pipeline:
     def _pair_settings(self):
         from coevolve.pairs import PairSettings
 
-        return PairSettings(**self.config.pairs)
+        try:
+            return PairSettings(**self.config.pairs)
+        except TypeError as exc:
+            raise ConfigError(f"config 'pairs': {exc}") from exc
 
     def make_aux_pairs(self, k: int) -> dict[str, Any]:
         from coevolve.pairs import failure_pairs, positive_pairs

@@ -1,0 +1,42 @@
+"""`coevolve demo [--quick]`: the README's main command (CPU co-evolution demo, results table and plots)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from coevolve.pipeline.demo import DEMO_METHODS, demo_settings, run_demo
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "demo", help="SmolLM2 on CPU: sft, eto and coevolve on small slices of all benchmarks"
+    )
+    parser.add_argument("--quick", action="store_true", help="a few-minute smoke version")
+    parser.add_argument("--out", help="output folder (default: runs/demo or runs/demo-quick)")
+    parser.add_argument(
+        "--methods", nargs="+", default=list(DEMO_METHODS), help="methods to run (sft always runs)"
+    )
+    parser.add_argument("--data-dir", help="folder with local copies of data files (or COEVOLVE_DATA_DIR)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from coevolve.envs.intercode_sql.server import MariaDBServer
+    from coevolve.evaluation.report import write_report
+
+    console = Console()
+    out = Path(args.out or ("runs/demo-quick" if args.quick else "runs/demo"))
+    if "intercode_sql" in {e["name"] for e in demo_settings(args.quick)["envs"]} and not os.environ.get(
+        "COEVOLVE_DB_URL"
+    ):
+        console.print(MariaDBServer().start())  # idempotent: "already running" when it is
+    t0 = time.monotonic()
+    run_dirs = run_demo(out, quick=args.quick, methods=tuple(args.methods), data_dir=args.data_dir)
+    report = write_report(run_dirs, out / "report", console=console)
+    console.print(f"demo finished in {(time.monotonic() - t0) / 60:.1f} min; report: {report}")
+    return 0

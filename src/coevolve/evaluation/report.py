@@ -1,0 +1,355 @@
+"""`coevolve report`: results table in the paper's shape, hard-negative analysis and plots of run dirs.
+
+Reads the layout written by `coevolve run` (RUN/config.yaml, RUN/eval/iter{k}/{env}_{split}/summary.json,
+RUN/iter{k}/rollouts/{env}/{agent}.jsonl, RUN/iter{k}/pairs/{target,failure}.jsonl, RUN/costs.json);
+every part is optional except that a run dir must hold at least one of them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from coevolve.data.jsonl import pair_file, trajectory_file
+from coevolve.data.records import PreferencePair, Trajectory
+from coevolve.evaluation import plots
+from coevolve.evaluation.analysis import AgentStats, analyze_rollouts
+from coevolve.pairs import pair_stats
+
+log = logging.getLogger(__name__)
+
+# (column, env, split) in the order of the paper's tables; Avg is the unweighted mean of the columns.
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("WebShop", "webshop", "test"),
+    ("SciW seen", "sciworld", "seen"),
+    ("SciW unseen", "sciworld", "unseen"),
+    ("InterCodeSQL", "intercode_sql", "test"),
+)
+SUMMARY_FIELDS = ("env", "split", "avg_reward")
+COST_FIELDS = ("stage", "seconds")
+_ITER = re.compile(r"iter(\d+)$")
+
+
+# ------------------------------------------------------------------ loading
+
+
+@dataclass
+class RunData:
+    path: Path
+    method: str
+    config: dict[str, Any] = field(default_factory=dict)
+    evals: dict[int, dict[tuple[str, str], dict[str, Any]]] = field(default_factory=dict)
+    rollouts: dict[tuple[int, str, str], list[Trajectory]] = field(default_factory=dict)
+    pairs: dict[tuple[int, str], list[PreferencePair]] = field(default_factory=dict)
+    costs: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def _iterations(folder: Path) -> list[tuple[int, Path]]:
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if p.is_dir() and (m := _ITER.match(p.name))]
+    return sorted(found)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from exc
+
+
+def load_summary(path: Path) -> dict[str, Any]:
+    data = _read_json(path)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object")
+    for name in SUMMARY_FIELDS:
+        if name not in data:
+            raise ValueError(f"{path}: missing field '{name}'")
+    if not isinstance(data["avg_reward"], (int, float)):
+        raise ValueError(f"{path}: field 'avg_reward' must be a number")
+    return data
+
+
+def load_costs(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    data = _read_json(path)
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: expected a JSON list of stage costs")
+    for i, entry in enumerate(data):
+        for name in COST_FIELDS:
+            if not isinstance(entry, dict) or name not in entry:
+                raise ValueError(f"{path}: entry {i}: missing field '{name}'")
+        if not isinstance(entry["seconds"], (int, float)):
+            raise ValueError(f"{path}: entry {i}: field 'seconds' must be a number")
+    return data
+
+
+def _load_config(run: Path) -> dict[str, Any]:
+    path = run / "config.yaml"
+    if not path.exists():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping")
+    return data
+
+
+def load_run(path: str | Path) -> RunData:
+    run = Path(path)
+    if not run.is_dir():
+        raise FileNotFoundError(f"run directory not found: {run}")
+    config = _load_config(run)
+    if "method" not in config:
+        log.warning("%s: no 'method' in config.yaml; naming the run after its folder", run)
+    data = RunData(path=run, method=str(config.get("method", run.name)), config=config)
+    for k, folder in _iterations(run / "eval"):
+        for summary in sorted(folder.glob("*/summary.json")):
+            s = load_summary(summary)
+            data.evals.setdefault(k, {})[(s["env"], s["split"])] = s
+    for k, folder in _iterations(run):
+        for file in sorted(folder.glob("rollouts/*/*.jsonl")):
+            data.rollouts[(k, file.parent.name, file.stem)] = trajectory_file(file).read()
+        for file in sorted(folder.glob("pairs/*.jsonl")):
+            data.pairs[(k, file.stem)] = pair_file(file).read()
+    data.costs = load_costs(run / "costs.json")
+    if not (config or data.evals or data.rollouts or data.pairs or data.costs):
+        raise ValueError(f"{run}: not a run directory (no config.yaml, eval/, iter*/ or costs.json)")
+    return data
+
+
+# ------------------------------------------------------------------ results table
+
+
+@dataclass
+class ResultRow:
+    method: str
+    run: str
+    iteration: int | None
+    values: dict[str, float | None]  # column -> avg reward x100
+    avg: float | None
+    partial: bool  # Avg over fewer than all columns
+    generated: set[str] = field(default_factory=set)  # columns evaluated on generated data
+
+
+@dataclass
+class ResultsTable:
+    headers: list[str]
+    rows: list[ResultRow]
+    footnotes: list[str]
+
+    def cells(self) -> list[list[str]]:
+        out = []
+        for row in self.rows:
+            values = [_fmt(row.values[c]) + ("*" if c in row.generated else "") for c, _, _ in COLUMNS]
+            avg = _fmt(row.avg) + ("†" if row.partial and row.avg is not None else "")
+            out.append([row.method, *values, avg])
+        return out
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def result_row(run: RunData) -> ResultRow:
+    """The last evaluated iteration's avg reward per column (k = 0 is the SFT model)."""
+    last = max(run.evals) if run.evals else None
+    summaries = run.evals.get(last, {}) if last is not None else {}
+    values = {col: _value(summaries.get((env, split))) for col, env, split in COLUMNS}
+    generated = {
+        col for col, env, split in COLUMNS if summaries.get((env, split), {}).get("data") == "generated"
+    }
+    present = [v for v in values.values() if v is not None]
+    avg = statistics.fmean(present) if present else None
+    return ResultRow(run.method, run.name, last, values, avg, 0 < len(present) < len(COLUMNS), generated)
+
+
+def _value(summary: dict[str, Any] | None) -> float | None:
+    return None if summary is None else float(summary["avg_reward"])
+
+
+def results_table(runs: list[RunData]) -> ResultsTable:
+    rows = [result_row(run) for run in runs]
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.method] = counts.get(row.method, 0) + 1
+    for row in rows:  # two runs of one method: tell them apart by folder
+        if counts[row.method] > 1:
+            row.method = f"{row.method} ({row.run})"
+    generated = set().union(*(row.generated for row in rows))
+    headers = ["Method", *[c + ("*" if c in generated else "") for c, _, _ in COLUMNS], "Avg"]
+    notes = ["Average reward x100 of the last evaluated iteration's target model."]
+    if generated:
+        notes.append(
+            "\\* generated data (`data: generated` in summary.json; marked on the column and on each "
+            "such value): tasks built by coevolve, not the official benchmark files; not comparable with "
+            "published numbers."
+        )
+    if any(r.partial for r in rows):
+        notes.append("† mean of the available columns only.")
+    return ResultsTable(headers, rows, notes)
+
+
+def print_table(table: ResultsTable, console: Console | None = None) -> None:
+    rich_table = Table(*table.headers, title="Results")
+    for cells in table.cells():
+        rich_table.add_row(*cells)
+    console = console or Console()
+    console.print(rich_table)
+    for note in table.footnotes:
+        console.print(note.replace("\\*", "*"), style="dim")
+
+
+# ------------------------------------------------------------------ markdown
+
+
+def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    return "\n".join(lines)
+
+
+def _pct(share: float | None) -> str:
+    return _fmt(None if share is None else 100 * share, 1)
+
+
+def composition_table(stats: list[AgentStats]) -> str:
+    headers = [
+        "Iter", "Env", "Agent", "Episodes", "Success (r = 1)", "Failure (r < 0.6)",
+        "Hard negative (0.6 <= r < 1)", "Distinct failures", "Edit distance",
+    ]  # fmt: skip
+    rows = []
+    for s in stats:
+        d = s.diversity
+        edit = "–" if d.edit_distance is None else f"{d.edit_distance:.3f} ({d.edit_mode})"
+        rows.append(
+            [str(s.iteration), s.env, s.agent, str(s.episodes), _pct(s.success_rate), _pct(s.failure_share),
+             _pct(s.hard_negative_share), _pct(d.distinct_share), edit]
+        )  # fmt: skip
+    return markdown_table(headers, rows)
+
+
+def pairs_table(pairs: dict[tuple[int, str], list[PreferencePair]]) -> str:
+    headers = ["Iter", "Set", "Pairs", "Tasks", "By kind", "Gap mean", "Gap median", "Hard-negative rejects"]
+    rows = []
+    for (k, name), items in sorted(pairs.items()):
+        st = pair_stats(items)
+        kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(st["by_kind"].items())) or "–"
+        gap = st["reward_gap"]
+        rows.append(
+            [str(k), name, str(st["pairs"]), str(st["tasks"]), kinds, _fmt(gap["mean"], 3),
+             _fmt(gap["median"], 3), _pct(st["hard_negative_share"])]
+        )  # fmt: skip
+    return markdown_table(headers, rows)
+
+
+def costs_table(costs: list[dict[str, Any]]) -> str:
+    rows, total_s, total_tokens = [], 0.0, 0
+    for c in costs:
+        gpus = int(c.get("gpus", 0) or 0)
+        device_h = c["seconds"] * max(1, gpus) / 3600
+        cuda = c.get("device") == "cuda"
+        rows.append(
+            [c["stage"], f"{c['seconds']:.1f}", str(c.get("tokens", 0)), str(c.get("device", "")), str(gpus),
+             _fmt(device_h if cuda else 0.0, 3), _fmt(0.0 if cuda else c["seconds"] / 3600, 3)]
+        )  # fmt: skip
+        total_s += c["seconds"]
+        total_tokens += int(c.get("tokens", 0) or 0)
+    rows.append(["**total**", f"{total_s:.1f}", str(total_tokens), "", "", "", ""])
+    return markdown_table(["Stage", "Seconds", "Tokens", "Device", "GPUs", "GPU hours", "CPU hours"], rows)
+
+
+def eval_history_table(run: RunData) -> str:
+    rows = []
+    for k in sorted(run.evals):
+        values = [_value(run.evals[k].get((env, split))) for _, env, split in COLUMNS]
+        rows.append([str(k), *[_fmt(v) for v in values]])
+    return markdown_table(["Iter", *[c for c, _, _ in COLUMNS]], rows)
+
+
+# ------------------------------------------------------------------ report
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "run"
+
+
+def write_plots(run: RunData, stats: list[AgentStats], folder: Path) -> list[Path]:
+    written = []
+    if stats:
+        written += [
+            plots.plot_failure_rewards(stats, folder / "failure_rewards.png"),
+            plots.plot_hard_negative_share(stats, folder / "hard_negative_share.png"),
+            plots.plot_success_rates(stats, folder / "success_rates.png"),
+            plots.plot_diversity(stats, folder / "failure_diversity.png"),
+        ]
+    if run.costs:
+        written.append(plots.plot_costs(run.costs, folder / "costs.png"))
+    return written
+
+
+def run_section(run: RunData, out: Path, folder: Path) -> str:
+    stats = analyze_rollouts(run.rollouts)
+    parts = [f"## {run.method} (`{run.path}`)"]
+    if run.evals:
+        parts += [
+            "### Evaluation per iteration (avg reward x100; iteration 0 = SFT)",
+            eval_history_table(run),
+        ]
+    if stats:
+        parts += [
+            "### Training-task rollouts: composition and failure diversity (%)",
+            composition_table(stats),
+        ]
+    if run.pairs:
+        parts += ["### Preference pairs", pairs_table(run.pairs)]
+    if run.costs:
+        parts += ["### Cost per stage", costs_table(run.costs)]
+    for png in write_plots(run, stats, folder):
+        parts.append(f"![{png.stem}]({png.relative_to(out).as_posix()})")
+    return "\n\n".join(parts)
+
+
+def write_report(run_dirs: list[str | Path], out: str | Path, console: Console | None = None) -> Path:
+    """Write OUT/report.md (+ one PNG folder per run) and print the results table; returns the .md path."""
+    if not run_dirs:
+        raise ValueError("give at least one run directory")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = [load_run(d) for d in run_dirs]
+    table = results_table(runs)
+    print_table(table, console)
+    parts = ["# coevolve report", markdown_table(table.headers, table.cells()), "\n".join(table.footnotes)]
+    used: set[str] = set()
+    for run in runs:
+        slug = _slug(run.name)
+        while slug in used:
+            slug += "_"
+        used.add(slug)
+        parts.append(run_section(run, out, out / slug))
+    path = out / "report.md"
+    path.write_text("\n\n".join(parts) + "\n")
+    return path
+
+
+def print_results(run_dirs: list[str | Path], console: Console | None = None) -> ResultsTable:
+    """Print the results table of run dirs (what `coevolve run` shows at the end)."""
+    table = results_table([load_run(d) for d in run_dirs])
+    print_table(table, console)
+    return table

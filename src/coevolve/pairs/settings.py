@@ -1,0 +1,94 @@
+"""Settings of preference-pair construction (method.md §2-5 and the open choices of §7)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Truncation = Literal["cut", "drop", "keep"]
+MultiSample = Literal["all", "best_worst"]
+SubSuccessExpert = Literal["reverse", "skip", "keep"]
+PromptMismatch = Literal["error", "skip"]
+
+TRUNCATIONS: tuple[str, ...] = ("cut", "drop", "keep")
+MULTI_SAMPLES: tuple[str, ...] = ("all", "best_worst")
+SUB_SUCCESS_EXPERTS: tuple[str, ...] = ("reverse", "skip", "keep")
+PROMPT_MISMATCHES: tuple[str, ...] = ("error", "skip")
+
+
+@dataclass
+class PairSettings:
+    """How rollouts become DPO pairs. Defaults follow ETO and the paper where they say something.
+
+    Rejected-side length (expert vs rollout pairs only; failure-failure pairs are never cut):
+
+        truncation (`str`, defaults to `"cut"`):
+            What to do with a rejected rollout longer than the expert + `max_extra_messages` messages.
+            `"cut"` keeps its first messages, ending on an assistant turn; `"drop"` drops the pair;
+            `"keep"` keeps the whole rollout. ETO's code slices the reject to the expert length + 10
+            messages, which leaves it ending on an observation, and then drops every pair that does
+            not end on an assistant turn: in effect ETO *drops* over-long rejects (`"drop"`).
+        max_extra_messages (`int`, defaults to `10`):
+            Messages allowed beyond the expert's episode (ETO: 10 messages = 5 turns).
+
+    ETO pairs:
+
+        reverse_when_better (`bool`, defaults to `True`):
+            A rollout that beats a sub-1.0 expert (WebShop) becomes the chosen side (ETO on WebShop),
+            with `sft_weight` 0. When False such rollouts give no pair.
+        expert_reward_one_envs (`tuple[str, ...]`, defaults to `("sciworld",)`):
+            Environments whose expert counts as reward 1.0 whatever its record says (ETO, ScienceWorld).
+
+    Several samples per task and agent:
+
+        multi_sample (`str`, defaults to `"all"`):
+            Failure-failure and success-failure pairs of one task: `"all"` pairs every eligible
+            combination; `"best_worst"` keeps only the combination with the largest reward gap.
+
+    Target-agent set `D_tgt`:
+
+        expert_vs_target / expert_vs_failure_agent / failure_failure (`bool`):
+            Which pair kinds to build. Failure-failure pairs (paper v1) default to off.
+        sub_success_expert (`str`, defaults to `"reverse"`):
+            An expert with reward < 1 (WebShop) against a failure that scores higher: `"reverse"`
+            (ETO-style; the failure is chosen, `sft_weight` 0, ties skipped), `"skip"` (no pairs
+            from that expert at all) or `"keep"` (the expert stays chosen, even on ties).
+        failure_agent_successes (`str`, defaults to `"drop"`):
+            `"positive"` also pairs each failure-agent success (r = 1) against the target's failures
+            of the same task (kind `success_vs_failure`); `"drop"` ignores them (the paper).
+        success_sft_weight (`float`, defaults to `0.0`):
+            `sft_weight` of `success_vs_failure` pairs; 0 keeps the SFT term on expert data only.
+
+    Consistency:
+
+        prompt_mismatch (`str`, defaults to `"error"`):
+            Two sides of a pair must share the prompt (instruction and first task turn). `"error"`
+            raises naming the task; `"skip"` drops the pair.
+    """
+
+    truncation: Truncation = "cut"
+    max_extra_messages: int = 10
+    reverse_when_better: bool = True
+    expert_reward_one_envs: tuple[str, ...] = ("sciworld",)
+    multi_sample: MultiSample = "all"
+    expert_vs_target: bool = True
+    expert_vs_failure_agent: bool = True
+    failure_failure: bool = False
+    sub_success_expert: SubSuccessExpert = "reverse"
+    failure_agent_successes: Literal["drop", "positive"] = "drop"
+    success_sft_weight: float = 0.0
+    prompt_mismatch: PromptMismatch = "error"
+
+    def __post_init__(self) -> None:
+        for name, valid in (
+            ("truncation", TRUNCATIONS),
+            ("multi_sample", MULTI_SAMPLES),
+            ("sub_success_expert", SUB_SUCCESS_EXPERTS),
+            ("failure_agent_successes", ("drop", "positive")),
+            ("prompt_mismatch", PROMPT_MISMATCHES),
+        ):
+            if getattr(self, name) not in valid:
+                raise ValueError(f"PairSettings.{name} must be one of {valid}, got {getattr(self, name)!r}")
+        if self.max_extra_messages < 0:
+            raise ValueError(f"PairSettings.max_extra_messages must be >= 0, got {self.max_extra_messages}")
+        self.expert_reward_one_envs = tuple(self.expert_reward_one_envs)

@@ -1,0 +1,76 @@
+"""The embedded default: SmolLM2-135M on CPU, small slices of all three benchmarks, sft / eto / coevolve.
+
+All methods share one SFT model and one expert set (same data, same budget): the `sft` run trains
+and evaluates it, the other runs start from its checkpoint. WebShop runs on the generated catalogue
+unless the official product files are present; its column is labelled accordingly in the report.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from coevolve.pipeline.config import from_dict
+from coevolve.pipeline.runner import Pipeline
+
+log = logging.getLogger(__name__)
+
+DEMO_METHODS = ("sft", "eto", "coevolve")
+# Short ScienceWorld task types (15-step caps) that a 135M model can learn from a few experts.
+SHORT_SCIWORLD = [
+    "task-3-find-living-thing",
+    "task-3-find-non-living-thing",
+    "task-3-find-plant",
+    "task-3-find-animal",
+]
+
+
+def demo_settings(quick: bool) -> dict[str, Any]:
+    train, evals = (2, 2) if quick else (8, 4)
+    return {
+        "base_model": "smollm2-135m",
+        "iterations": 1 if quick else 2,
+        "envs": [
+            {
+                "name": "sciworld",
+                "train_limit": train,
+                "eval_splits": ["seen", "unseen"],
+                "eval_limit": evals,
+                "task_filter": {"task_name": SHORT_SCIWORLD},
+            },
+            {"name": "intercode_sql", "train_limit": train, "eval_splits": ["test"], "eval_limit": evals},
+            {"name": "webshop", "train_limit": train, "eval_splits": ["test"], "eval_limit": evals},
+        ],
+        "sft": {"epochs": 1 if quick else 3, "learning_rate": 5e-5, "batch_size": 8, "micro_batch_size": 2},
+        "dpo": {"epochs": 1 if quick else 2, "learning_rate": 2e-6, "batch_size": 8, "micro_batch_size": 2},
+        "target_sampling": {"max_new_tokens": 64 if quick else 96},
+        "aux_sampling": {"max_new_tokens": 64 if quick else 96},
+        "eval_sampling": {"max_new_tokens": 64 if quick else 96},
+        "rollout": {"backend": "hf", "max_concurrent": 16, "num_workers": 2},
+    }
+
+
+def demo_config(method: str, out: Path, quick: bool, data_dir: str | None) -> dict[str, Any]:
+    data = {"method": method, "data_dir": data_dir, **demo_settings(quick)}
+    if method != "sft":
+        shared = out / "sft"
+        data["sft_checkpoint"] = str(shared / "checkpoints" / "sft")
+        data["eval_sft"] = False
+        for env in data["envs"]:
+            env["experts"] = str(shared / "experts" / f"{env['name']}.jsonl")
+    return data
+
+
+def run_demo(
+    out: Path, quick: bool = False, methods: tuple[str, ...] = DEMO_METHODS, data_dir: str | None = None
+) -> list[Path]:
+    if methods[0] != "sft":
+        methods = ("sft", *[m for m in methods if m != "sft"])
+    run_dirs = []
+    for method in methods:
+        run_dir = out / method
+        log.info("demo: method %s in %s", method, run_dir)
+        Pipeline(from_dict(demo_config(method, out, quick, data_dir), f"demo:{method}"), run_dir).run()
+        run_dirs.append(run_dir)
+    return run_dirs
