@@ -22,7 +22,7 @@ class EnvSpec:
 
     name: str
     train_split: str = "train"
-    train_limit: int | None = None  # first N training tasks with an expert; None = all
+    train_limit: int | None = None  # first N training tasks (gold experts that fail are skipped); None = all
     train_ids: list[str] | None = None  # explicit training task ids (overrides the split order)
     eval_splits: list[str] = field(default_factory=lambda: ["test"])
     eval_limit: int | None = None  # first N tasks of each evaluation split

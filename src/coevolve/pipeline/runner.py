@@ -191,7 +191,7 @@ class Pipeline:
         return {t.task.id: t for t in trajs}
 
     def make_experts(self) -> dict[str, Any]:
-        from coevolve.experts import generate_experts
+        from coevolve.experts import ExpertConfig, ExpertGenerator
 
         counts = {}
         for spec in self.config.envs:
@@ -201,14 +201,15 @@ class Pipeline:
                 wanted = set(map(str, spec.train_ids))
                 tasks = [t for t in tasks if t.id in wanted]
             if spec.experts == "gold":
-                generate_experts(
-                    spec.name,
-                    tasks[: spec.train_limit] if spec.train_limit else tasks,
-                    out,
-                    data_dir=self.config.data_dir,
-                    env_kwargs=spec.env_kwargs,
-                    num_workers=self.config.rollout.num_workers,
-                )
+                # the first `train_limit` tasks of the slice; those whose gold path fails are skipped
+                config = ExpertConfig(spec.name, spec.train_split, out, limit=spec.train_limit)
+                config.data_dir, config.task_ids = self.config.data_dir, [t.id for t in tasks]
+                env = make_env(spec.name, data_dir=self.config.data_dir, **spec.env_kwargs)
+                generator = ExpertGenerator(config, env)
+                try:
+                    generator.run()
+                finally:
+                    generator.close()
             else:
                 source = (
                     resolve(spec.experts, self.config.data_dir)

@@ -1,0 +1,244 @@
+"""ScienceWorld through the PyPI `scienceworld` package, with ETO's wrapper conventions.
+
+ETO (`eval_agent/envs/sciworld_env.py`): `load(task, variation, simplificationStr="easy")`, envStepLimit
+200, episode reward = the highest raw score (`server.getScore()`, in [-1, 1]) seen so far, so a fatal
+action (-1) after progress keeps the progress; done on the simulator's completion flag (which includes
+a negative score); per-task step caps from `max_steps.json`; observations "Observation: " + text. ETO's
+rollout shows `info['taskDesc']` as the first task turn, *with* its "Task Description:\\n" header, while
+ETO's expert files and in-context example drop it; `keep_task_header` picks (default: as ETO rollouts).
+
+One instance = one JVM (started lazily on the first reset, heap capped); the pool runs one per episode.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from coevolve.data.records import RecordError, Task
+from coevolve.data.resources import resolve
+from coevolve.envs.base import Env, EnvError, ExpertStep, StepResult
+from coevolve.envs.prompts import PromptTemplate
+from coevolve.envs.registry import register_env
+
+log = logging.getLogger(__name__)
+# py4j logs every failed call of a dead JVM with a traceback; we raise EnvError for it instead.
+logging.getLogger("py4j").setLevel(logging.CRITICAL)
+logging.getLogger("scienceworld").setLevel(logging.WARNING)  # it logs every load() at INFO
+
+SPLIT_FILES = {
+    "train": "eto/sciworld/train_indices.json",
+    "seen": "eto/sciworld/dev_indices.json",  # ETO's dev split
+    "unseen": "eto/sciworld/test_indices.json",  # ETO's test split
+}
+ENV_STEP_LIMIT = 200  # ETO's ScienceWorldEnv(envStepLimit=200)
+SIMPLIFICATION = "easy"
+TASK_HEADER = "Task Description:\n"
+INVALID_ACTION = "Observation: Invalid action!"  # ETO's text when the simulator raises AssertionError
+JVM_HEAP = "-Xmx512m"  # default heap is 1/4 of RAM; 512 MB costs nothing in speed (protocol.md §2)
+# Gold-path steps that change nothing in "easy" mode (doors and containers start open).
+NO_OP_OBSERVATIONS = re.compile(r"^The .* is already open\.$")
+
+
+def _load_json(name: str, data_dir: str | Path | None) -> Any:
+    path = resolve(name, data_dir)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise RecordError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from exc
+
+
+@cache
+def _split_tasks(split: str, data_dir: str | None) -> tuple[Task, ...]:
+    ids = _load_json("eto/sciworld/taskname2id.json", data_dir)
+    caps = _load_json("eto/sciworld/max_steps.json", data_dir)
+    path = resolve(SPLIT_FILES[split], data_dir)
+    items = _load_json(SPLIT_FILES[split], data_dir)
+    if not isinstance(items, list):
+        raise RecordError(f"{path}: expected a list of [task_name, variation] pairs")
+    tasks = []
+    for i, item in enumerate(items):
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[1], int)):
+            raise RecordError(f"{path}: item {i}: expected [task_name, variation], got {item!r}")
+        name, variation = item
+        if name not in ids or name not in caps:
+            raise RecordError(f"{path}: item {i}: task {name!r} is not in taskname2id.json/max_steps.json")
+        meta = {"task_name": name, "variation": variation, "max_steps": int(caps[name])}
+        tasks.append(Task("sciworld", split, f"{ids[name]}_{variation}", meta=meta))
+    return tuple(tasks)
+
+
+@register_env("sciworld")
+class SciWorldEnv(Env):
+    splits = ("train", "seen", "unseen")
+
+    def __init__(
+        self, data_dir: str | None = None, keep_task_header: bool = True, jvm_heap: str | None = JVM_HEAP
+    ) -> None:
+        super().__init__(data_dir)
+        self.keep_task_header = keep_task_header
+        self.jvm_heap = jvm_heap
+        self._sim: Any = None  # scienceworld.ScienceWorldEnv, started on first use
+        self.max_raw_score: float | None = None
+        self._gold: SciWorldEnv | None = None  # separate simulator for gold paths (see gold_actions)
+
+    # ------------------------------------------------------------ simulator process
+
+    @property
+    def sim(self) -> Any:
+        if self._sim is None:
+            self._sim = self._start()
+        return self._sim
+
+    def _start(self) -> Any:
+        from scienceworld import ScienceWorldEnv
+
+        saved = os.environ.get("JAVA_TOOL_OPTIONS")
+        if self.jvm_heap and "-Xmx" not in (saved or ""):
+            os.environ["JAVA_TOOL_OPTIONS"] = f"{saved or ''} {self.jvm_heap}".strip()
+        try:
+            return ScienceWorldEnv("", envStepLimit=ENV_STEP_LIMIT)
+        finally:  # only the JVM we launch gets the option, not other children of this process
+            if saved is None:
+                os.environ.pop("JAVA_TOOL_OPTIONS", None)
+            else:
+                os.environ["JAVA_TOOL_OPTIONS"] = saved
+
+    @property
+    def java_pid(self) -> int | None:
+        return self._sim._gateway.java_process.pid if self._sim is not None else None
+
+    def close(self) -> None:
+        if self._gold is not None:
+            self._gold.close()
+            self._gold = None
+        if self._sim is None:
+            return
+        sim, self._sim = self._sim, None
+        proc = sim._gateway.java_process
+        try:
+            if proc.poll() is None:
+                sim.close()
+            else:  # a dead JVM: only stop the callback server (shutdown() would retry connecting)
+                sim._gateway.shutdown_callback_server()
+        except Exception:  # noqa: BLE001 - best effort; the process is killed below
+            pass
+        sim.close = lambda: None  # its __del__ would try again and log connection errors
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+    def _call(self, fn: Any, *args: Any) -> Any:
+        """A simulator call; a lost JVM becomes EnvError so the pool can restart and replay."""
+        from py4j.protocol import Py4JError
+
+        try:
+            return fn(*args)
+        except Py4JError as exc:
+            self.close()
+            raise EnvError(f"sciworld: simulator failed ({type(exc).__name__}: {exc})") from exc
+
+    # ------------------------------------------------------------ Env API
+
+    def tasks(self, split: str) -> list[Task]:
+        data_dir = None if self.data_dir is None else str(self.data_dir)
+        return list(_split_tasks(self.check_split(split), data_dir))
+
+    def max_steps(self, task: Task) -> int:
+        return int(task.meta["max_steps"])
+
+    def prompt(self) -> PromptTemplate:
+        return PromptTemplate.load(
+            "eto/prompts/sciworld_inst.txt", "eto/prompts/sciworld_icl.json", 1, self.data_dir
+        )
+
+    def _load(self, task: Task, gold: bool) -> str:
+        sim = self.sim
+        meta = task.meta
+        self._call(sim.load, meta["task_name"], meta["variation"], SIMPLIFICATION, gold)
+        _, info = self._call(sim.reset)
+        return info["taskDesc"]
+
+    def _reset(self, task: Task) -> str:
+        self.max_raw_score = None
+        description = self._load(task, gold=False)
+        if not self.keep_task_header and description.startswith(TASK_HEADER):
+            description = description[len(TASK_HEADER) :]
+        return description
+
+    def _step(self, action: str) -> StepResult:
+        try:
+            observation, _, done, info = self._call(self.sim.step, action)
+        except AssertionError:
+            return StepResult(INVALID_ACTION, self.last_reward, False)
+        raw = float(self._call(self.sim.server.getScore))
+        if self.max_raw_score is None or raw > self.max_raw_score:
+            self.max_raw_score = raw
+        reward = min(max(self.max_raw_score, 0.0), 1.0)
+        return StepResult(f"Observation: {observation}", reward, bool(done), info={"score": info["score"]})
+
+    # ------------------------------------------------------------ expert
+
+    def gold_actions(self, task: Task) -> list[str]:
+        """The simulator's gold path without the steps that are no-ops in easy mode.
+
+        Computed in a second instance: a gold-path load leaves state in its JVM that changes later
+        episodes there (a circuit then powers on one tick earlier than in a fresh simulator).
+        """
+        if self._gold is None:
+            self._gold = SciWorldEnv(self.data_dir, jvm_heap=self.jvm_heap)
+        gold_env = self._gold
+        gold_env._load(task, gold=True)
+        gold = list(gold_env._call(gold_env.sim.get_gold_action_sequence))
+        if gold and gold[0].startswith("ERROR"):
+            raise EnvError(f"sciworld: no gold path for task {task.id}: {gold[0]}")
+        kept = []
+        for action in gold:
+            observation = gold_env._call(gold_env.sim.step, action)[0]
+            if not NO_OP_OBSERVATIONS.match(observation.strip()):
+                kept.append(action)
+        return kept
+
+    def expert(self, task: Task) -> list[ExpertStep]:
+        return [ExpertStep(thought_for(action), action) for action in self.gold_actions(task)]
+
+
+# ---------------------------------------------------------------- expert thoughts
+
+_THOUGHTS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^look around$"), "I should look around to see what is here."),
+    (re.compile(r"^(?:go|teleport) to (.+)$"), "I should go to the {0}."),
+    (re.compile(r"^open door to (.+)$"), "I should open the door to the {0}."),
+    (re.compile(r"^open (.+)$"), "I should open the {0}."),
+    (re.compile(r"^close (.+)$"), "I should close the {0}."),
+    (re.compile(r"^pick up (.+)$"), "I should pick up the {0}."),
+    (re.compile(r"^focus on (.+)$"), "The {0} is the object of the task, so I should focus on it."),
+    (re.compile(r"^move (.+) to (.+)$"), "I should move the {0} to the {1}."),
+    (re.compile(r"^pour (.+) (?:in|into) (.+)$"), "I should pour the {0} into the {1}."),
+    (re.compile(r"^mix (.+)$"), "I should mix the {0}."),
+    (re.compile(r"^activate (.+)$"), "I should turn on the {0}."),
+    (re.compile(r"^deactivate (.+)$"), "I should turn off the {0}."),
+    (re.compile(r"^connect (.+) to (.+)$"), "I should connect the {0} to the {1}."),
+    (re.compile(r"^disconnect (.+)$"), "I should disconnect the {0}."),
+    (re.compile(r"^use (.+) on (.+)$"), "I should use the {0} on the {1}."),
+    (re.compile(r"^use (.+)$"), "I should use the {0}."),
+    (re.compile(r"^examine (.+)$"), "I should examine the {0} to check its state."),
+    (re.compile(r"^look at (.+)$"), "I should look at what is in the {0}."),
+    (re.compile(r"^read (.+)$"), "I should read the {0}."),
+    (re.compile(r"^wait1?$"), "I should wait for things to change."),
+    (re.compile(r"^\d+$"), "Several objects match; I should choose option {a}."),
+]
+
+
+def thought_for(action: str) -> str:
+    """A short factual thought that restates what the action does (gold paths have no thoughts)."""
+    for pattern, template in _THOUGHTS:
+        match = pattern.match(action)
+        if match:
+            return template.format(*match.groups(), a=action)
+    return f"I should {action}."

@@ -1,0 +1,162 @@
+"""Expert trajectories from an environment's own gold actions, for any env with `expert()`.
+
+Each task's gold steps are played through the env exactly as an agent's turns would be (`env.act` on
+"Thought: ...\\nAction: ..."), so the recorded observations, step caps and rewards are the env's. A
+trajectory is kept only when it reaches reward 1.0. Output: JSONL, one ETO SFT record per line
+({"id", "conversations", "reward", "env", "split", "actions"}), appended durably, so an interrupted
+run resumes by skipping the ids already in the file.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from coevolve.data.formats import trajectory_to_eto
+from coevolve.data.jsonl import JsonlWriter, read_jsonl
+from coevolve.data.records import SUCCESS_REWARD, Message, Step, Task, Trajectory
+from coevolve.envs.base import Env, EnvError
+from coevolve.envs.registry import make_env
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ExpertConfig:
+    env: str
+    split: str
+    out: Path
+    limit: int | None = None  # first N tasks (after `per_type`)
+    per_type: int | None = None  # at most K tasks per task type, so a small run covers many types
+    data_dir: str | None = None
+    task_ids: list[str] | None = None  # only these ids (in split order)
+
+
+@dataclass
+class ExpertCounts:
+    written: int = 0
+    already_done: int = 0
+    below_reward: int = 0
+    errors: int = 0
+    by_type: Counter = field(default_factory=Counter)
+
+
+def task_type(task: Task) -> str:
+    """The sub-task a task belongs to (ScienceWorld task name, ...); envs without types give 'all'."""
+    return str(task.meta.get("task_type") or task.meta.get("task_name") or "all")
+
+
+def select_tasks(
+    tasks: Iterable[Task], limit: int | None, per_type: int | None, ids: list[str] | None = None
+) -> list[Task]:
+    chosen, seen = [], Counter()
+    wanted = set(ids) if ids else None
+    for task in tasks:
+        if wanted is not None and task.id not in wanted:
+            continue
+        kind = task_type(task)
+        if per_type is not None and seen[kind] >= per_type:
+            continue
+        seen[kind] += 1
+        chosen.append(task)
+    return chosen[:limit] if limit is not None else chosen
+
+
+def play_expert(env: Env, task: Task) -> Trajectory:
+    """Run the gold steps of `task` through `env`; stops at the end of the episode."""
+    gold = env.expert(task)
+    first = env.reset(task)
+    messages, steps = [Message("user", first)], []
+    result = None
+    for expert_step in gold:
+        text = expert_step.text(env)
+        result = env.act(text)
+        messages += [Message("assistant", text), Message("user", result.observation)]
+        steps.append(Step(text, result.action, result.observation, result.reward, result.done, result.info))
+        if result.done:
+            break
+    reward = result.reward if result else 0.0
+    end_reason = result.info.get("end_reason", "expert") if result and result.done else "expert"
+    return Trajectory(
+        task=task,
+        agent="expert",
+        instruction=env.prompt().instruction,
+        messages=messages,
+        reward=reward,
+        success=reward >= SUCCESS_REWARD,
+        end_reason=end_reason,
+        steps=steps,
+    )
+
+
+def expert_record(traj: Trajectory) -> dict[str, Any]:
+    """ETO SFT record; the conversation ends on the last assistant turn (ETO drops the final observation)."""
+    episode = traj.messages[:-1] if traj.messages and traj.messages[-1].role == "user" else traj.messages
+    base = trajectory_to_eto(
+        Trajectory(traj.task, traj.agent, traj.instruction, episode, traj.reward, traj.success, "expert")
+    )
+    return {**base, "env": traj.task.env, "split": traj.task.split, "actions": [s.action for s in traj.steps]}
+
+
+def done_ids(path: Path) -> set[str]:
+    return {str(r["id"]) for r in read_jsonl(path) if "id" in r}
+
+
+class ExpertGenerator:
+    def __init__(self, config: ExpertConfig, env: Env | None = None) -> None:
+        self.config = config
+        self.env = env or make_env(config.env, data_dir=config.data_dir)
+
+    def tasks(self) -> list[Task]:
+        c = self.config
+        return select_tasks(self.env.tasks(self.env.check_split(c.split)), c.limit, c.per_type, c.task_ids)
+
+    def run(self, show_progress: bool = True) -> ExpertCounts:
+        counts = ExpertCounts()
+        finished = done_ids(self.config.out)
+        todo = []
+        for task in self.tasks():
+            if task.id in finished:
+                counts.already_done += 1
+            else:
+                todo.append(task)
+        columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+        with (
+            JsonlWriter(self.config.out) as writer,
+            Progress(*columns, disable=not show_progress) as progress,
+        ):
+            bar = progress.add_task(f"{self.config.env} experts", total=len(todo))
+            for task in todo:
+                self._one(task, writer, counts)
+                progress.advance(bar)
+        return counts
+
+    def _one(self, task: Task, writer: JsonlWriter, counts: ExpertCounts) -> None:
+        try:
+            traj = play_expert(self.env, task)
+        except EnvError as exc:
+            counts.errors += 1
+            log.warning("%s: expert failed: %s", task.key, exc)
+            return
+        if traj.reward < SUCCESS_REWARD:
+            counts.below_reward += 1
+            log.warning(
+                "%s: gold actions reach reward %.2f (%s after %d steps); skipped",
+                task.key,
+                traj.reward,
+                traj.end_reason,
+                traj.num_steps,
+            )
+            return
+        writer.write(expert_record(traj))
+        counts.written += 1
+        counts.by_type[task_type(task)] += 1
+
+    def close(self) -> None:
+        self.env.close()

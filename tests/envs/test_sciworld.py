@@ -1,0 +1,106 @@
+"""ScienceWorld with ETO's conventions, against the real simulator."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from coevolve.data.records import RecordError
+from coevolve.data.resources import ResourceMissing
+from coevolve.envs.base import Env
+from coevolve.envs.sciworld import SciWorldEnv, thought_for
+
+
+def test_splits_ids_and_caps():
+    env = SciWorldEnv()
+    sizes = {split: len(env.tasks(split)) for split in env.splits}
+    assert sizes == {"train": 1483, "seen": 194, "unseen": 211}
+    task = env.tasks("unseen")[0]
+    assert task.id == "0_21" and task.meta["task_name"] == "task-1-boil" and env.max_steps(task) == 100
+    assert {t.meta["task_name"][:6] for t in env.tasks("unseen")} >= {"task-1", "task-3", "task-7"}
+    assert not any("task-8" in t.meta["task_name"] for t in env.tasks("train"))
+
+
+def test_malformed_split_file_names_the_item(tmp_path, monkeypatch):
+    (tmp_path / "eto/sciworld").mkdir(parents=True)
+    (tmp_path / "eto/sciworld/test_indices.json").write_text(json.dumps([["task-1-boil", 21], ["x"]]))
+    with pytest.raises(RecordError, match=r"test_indices.json: item 1"):
+        SciWorldEnv(data_dir=str(tmp_path)).tasks("unseen")
+
+
+def test_offline_resolver_names_the_missing_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("COEVOLVE_OFFLINE", "1")
+    monkeypatch.setenv("COEVOLVE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("COEVOLVE_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(ResourceMissing, match="eto/sciworld/"):
+        SciWorldEnv(data_dir=str(tmp_path / "empty")).tasks("seen")
+
+
+def test_thoughts_restate_the_action():
+    assert thought_for("teleport to kitchen") == "I should go to the kitchen."
+    assert thought_for("move lead to metal pot") == "I should move the lead to the metal pot."
+    assert "focus" in thought_for("focus on buzzer") and "buzzer" in thought_for("focus on buzzer")
+    assert thought_for("dance") == "I should dance."
+
+
+@pytest.mark.java
+def test_first_turn_prompt_and_invalid_inputs(sciworld: Env):
+    task = sciworld.get_task("unseen", "18_27")
+    first = sciworld.reset(task)
+    assert first.startswith("Task Description:\nYour task is to use chemistry to create")
+    prompt = sciworld.prompt()
+    assert len(prompt.examples) == 1 and len(prompt.examples[0]) == 14
+    assert prompt.examples[0][0].content.startswith("Your task is")  # ETO's example drops the header
+    bad = sciworld.act("I think I should look")
+    assert bad.observation == Env.invalid_format_observation and not bad.done and sciworld.num_steps == 1
+    unknown = sciworld.act("Thought: try\nAction: flibber the gadget")
+    assert unknown.observation == "Observation: No known action matches that input."
+    look = sciworld.act("Thought: look\nAction: look around")
+    assert look.observation.startswith("Observation: This room is called")
+
+
+@pytest.mark.java
+def test_header_can_be_dropped():
+    env = SciWorldEnv(keep_task_header=False)
+    try:
+        assert env.reset(env.get_task("unseen", "13_225")).startswith("Your task is to find")
+    finally:
+        env.close()
+
+
+@pytest.mark.java
+def test_fatal_action_keeps_the_best_reward(sciworld: Env):
+    # power-component: reaching the workshop scores; focusing on the wrong object is fatal (-100)
+    task = sciworld.get_task("unseen", "7_16")
+    gold = [s.action for s in sciworld.expert(task)]
+    sciworld.reset(task)
+    best = 0.0
+    for action in gold[: gold.index("focus on buzzer")]:
+        best = sciworld.step(action).reward
+    assert 0 < best < 1
+    fatal = sciworld.step("focus on air")
+    assert fatal.done and fatal.info["score"] < 0
+    assert fatal.reward == best and fatal.info["end_reason"] == "done"
+
+
+@pytest.mark.java
+def test_step_cap_ends_the_episode_keeping_the_reward(sciworld: Env):
+    task = sciworld.get_task("unseen", "20_93")  # lifespan: cap 10
+    sciworld.reset(task)
+    results = [sciworld.step("look around") for _ in range(sciworld.max_steps(task))]
+    assert [r.done for r in results] == [False] * 9 + [True]
+    assert results[-1].info["end_reason"] == "step_cap" and results[-1].reward == results[-2].reward
+
+
+@pytest.mark.java
+def test_expert_reaches_full_reward(sciworld: Env):
+    task = sciworld.get_task("unseen", "18_27")
+    steps = sciworld.expert(task)
+    assert not any(s.action.startswith("open door") for s in steps)  # no-ops in easy mode are dropped
+    sciworld.reset(task)
+    for step in steps:
+        result = sciworld.act(step.text(sciworld))
+        if result.done:
+            break
+    assert result.done and result.reward == 1.0 and result.info["end_reason"] == "done"
