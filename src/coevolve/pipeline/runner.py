@@ -27,7 +27,7 @@ from coevolve.data.jsonl import JsonlWriter, pair_file, trajectory_file
 from coevolve.data.records import PreferencePair, Task, Trajectory
 from coevolve.data.resources import RESOURCES, resolve
 from coevolve.envs.registry import make_env
-from coevolve.pipeline.config import ConfigError, RunConfig, flatten, to_yaml
+from coevolve.pipeline.config import ConfigError, RunConfig, SamplingSpec, flatten, to_yaml
 from coevolve.pipeline.manifest import Manifest
 
 log = logging.getLogger(__name__)
@@ -287,9 +287,7 @@ class Pipeline:
         frozen = self.config.aux_frozen_after
         if frozen is not None and k > frozen:
             return {"pairs": 0, "trained": False, "frozen": True}
-        return self._train_dpo(
-            self.aux_name, self.config.aux_preset, k, pair_file(self.pairs_path(k, "aux")).read()
-        )
+        return self._train_dpo(self.aux_name, self.config.aux_preset, k, self.pairs_path(k, "aux"))
 
     def train_target(self, k: int) -> dict[str, Any]:
         return self._train_dpo("target", self.config.target_preset, k, self.pairs_path(k, "target"))
@@ -297,16 +295,11 @@ class Pipeline:
     # ------------------------------------------------------------------ exploration and pairs
 
     def _rollout(self, agent: str, model: str, k: int, sampling, path_for: Callable[[str], Path]) -> dict:
-        from coevolve.agents import SamplingParams, make_policy
+        from coevolve.agents import make_policy
         from coevolve.rollout import run_rollouts
 
         cfg = self.config
-        params = SamplingParams(
-            temperature=sampling.temperature,
-            top_p=sampling.top_p,
-            max_new_tokens=sampling.max_new_tokens,
-            seed=cfg.seed + k,
-        )
+        params = self._params(sampling, k)
         policy = make_policy(cfg.rollout.backend, model, **cfg.rollout.backend_kwargs)
         tokens = 0
         try:
@@ -329,6 +322,16 @@ class Pipeline:
         finally:
             policy.close()
         return {"tokens": tokens}
+
+    def _params(self, sampling: SamplingSpec, k: int):
+        from coevolve.agents import SamplingParams
+
+        return SamplingParams(
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            max_new_tokens=sampling.max_new_tokens,
+            seed=self.config.seed + k,
+        )
 
     def explore(self, k: int) -> dict[str, Any]:
         cfg = self.config
@@ -426,17 +429,17 @@ class Pipeline:
         for spec in cfg.envs:
             for split in spec.eval_splits:
                 summaries[f"{spec.name}_{split}"] = evaluate(
-                    model=self.checkpoint("target", k),
-                    env=spec.name,
-                    split=split,
+                    self.checkpoint("target", k),
+                    spec.name,
+                    split,
+                    self.eval_dir(k, spec.name, split),
                     tasks=self.eval_tasks(spec.name, split),
-                    out_dir=self.eval_dir(k, spec.name, split),
                     backend=cfg.rollout.backend,
-                    backend_kwargs=cfg.rollout.backend_kwargs,
-                    temperature=s.temperature,
-                    max_new_tokens=s.max_new_tokens,
+                    policy_kwargs=cfg.rollout.backend_kwargs,
+                    params=self._params(s, k),
                     max_concurrent=cfg.rollout.max_concurrent,
                     num_workers=cfg.rollout.num_workers,
+                    iteration=k,
                     env_kwargs=spec.env_kwargs,
                     data_dir=cfg.data_dir,
                 )

@@ -1,0 +1,85 @@
+"""Evaluate a policy on an environment split: roll out, then write `episodes.jsonl` + `summary.json`.
+
+Evaluation is greedy by default (ETO's setting) and resumable: episodes already in `episodes.jsonl` are
+kept and the summary is recomputed over all of them, so a killed run rerun gives a clean run's summary.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from coevolve.agents.base import Policy, SamplingParams, make_policy
+from coevolve.data.records import Task
+from coevolve.envs.registry import make_env
+from coevolve.evaluation.summary import summarize
+from coevolve.rollout.engine import run_rollouts
+
+EPISODES_FILE = "episodes.jsonl"
+SUMMARY_FILE = "summary.json"
+
+
+def evaluate(
+    model: str,
+    env: str,
+    split: str,
+    out_dir: str | Path,
+    *,
+    limit: int | None = None,
+    tasks: list[Task] | None = None,
+    backend: str = "hf",
+    policy: Policy | None = None,
+    params: SamplingParams | None = None,
+    max_concurrent: int = 16,
+    num_workers: int = 2,
+    agent: str = "target",
+    data_label: str = "official",
+    iteration: int | None = None,
+    data_dir: str | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    policy_kwargs: dict[str, Any] | None = None,
+    show_progress: bool = True,
+    max_steps: int | None = None,
+) -> dict[str, Any]:
+    """Run (or finish) the evaluation in `out_dir` and return its summary.
+
+    Pass `policy` to reuse a loaded model (the pipeline evaluates after each iteration); otherwise one
+    is built from `backend` and `model` and closed at the end.
+    """
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be >= 1, got {limit}")
+    kwargs = dict(env_kwargs or {})
+    if data_dir is not None:
+        kwargs.setdefault("data_dir", data_dir)
+    probe = make_env(env, **kwargs)
+    try:
+        tasks = tasks if tasks is not None else probe.tasks(probe.check_split(split))
+        data_label = getattr(probe, "data_label", data_label)  # WebShop: "generated" catalogue offline
+    finally:
+        probe.close()
+    tasks = tasks[:limit] if limit else tasks
+    out_dir = Path(out_dir)
+    own = policy is None
+    policy = policy or make_policy(backend, model, **(policy_kwargs or {}))
+    try:
+        trajs = run_rollouts(
+            env,
+            tasks,
+            policy,
+            out_dir / EPISODES_FILE,
+            agent=agent,
+            params=params or SamplingParams(),
+            max_concurrent=max_concurrent,
+            num_workers=num_workers,
+            iteration=iteration,
+            env_kwargs=kwargs,
+            show_progress=show_progress,
+            max_steps=max_steps,
+        )
+    finally:
+        if own:
+            policy.close()
+    summary = summarize(trajs, env, split, data_label, model, agent)
+    (out_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return summary
