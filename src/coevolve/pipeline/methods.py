@@ -32,11 +32,16 @@ METHODS: dict[str, dict[str, Any]] = {
 }
 
 
+# Keys a method fixes whatever the config says (an `sft` run has no iterations, so that
+# `coevolve run configs/paper/webshop.yaml --set method=sft` is the SFT baseline of that config).
+FORCED: dict[str, dict[str, Any]] = {"sft": {"iterations": 0, "aux_agent": "none"}}
+
+
 def apply_method(data: dict[str, Any], where: str = "config") -> dict[str, Any]:
-    """The method's preset with the config's own keys on top."""
+    """The method's preset, the config's own keys on top, then the keys the method fixes."""
     from coevolve.pipeline.config import ConfigError
 
     method = data.get("method", "coevolve")
     if method not in METHODS:
         raise ConfigError(f"{where}: unknown method {method!r}; valid: {sorted(METHODS)}")
-    return {**METHODS[method], **data}
+    return {**METHODS[method], **data, **FORCED.get(method, {})}

@@ -67,9 +67,11 @@ class Pipeline:
             and k > self.config.aux_frozen_after
         ):
             return self.checkpoint(agent, self.config.aux_frozen_after)
+        from coevolve.training.common import is_done
+
         path = self.run_dir / "checkpoints" / f"iter{k}" / agent
         # an agent that had no pairs in iteration k keeps its previous model
-        return str(path) if (path / "config.json").exists() else self.checkpoint(agent, k - 1)
+        return str(path) if is_done(path) else self.checkpoint(agent, k - 1)
 
     def rollout_path(self, k: int, env: str, agent: str) -> Path:
         return self.run_dir / f"iter{k}" / "rollouts" / env / f"{agent}.jsonl"
