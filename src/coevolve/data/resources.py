@@ -51,6 +51,8 @@ def _github(
     )
 
 
+# Google Drive's direct-download endpoint; confirm=t skips the large-file virus-scan page.
+_GDRIVE = "https://drive.usercontent.google.com/download?id={id}&export=download&confirm=t"
 _HF_ETO = "https://huggingface.co/datasets/agent-eto/eto-sft-trajectory/resolve/main/data/{file}"
 
 RESOURCES: dict[str, Resource] = {
@@ -247,6 +249,49 @@ RESOURCES: dict[str, Resource] = {
             "agentenv-webshop/webshop/data/items_ins_v2_1000.json",
             147099,
             "f88a36314a397b53b3d9c3fa5878e5f7b26d35019a51ec83fbedeca61a948f6f",
+        ),
+        # WebShop products/instructions. AgentGym commits the small files (hash not known offline:
+        # kept after the first download); the full ones come from WebShop's setup.sh Google Drive ids.
+        Resource(
+            name="webshop/items_shuffle_1000.json",
+            url=GITHUB_RAW.format(
+                repo="WooooDyy/AgentGym",
+                commit="3ef9235d23e68e7c2920c5422ad957dc8ced5c6c",
+                path="agentenv-webshop/webshop/data/items_shuffle_1000.json",
+            ),
+            sha256=None,
+            source="WooooDyy/AgentGym@3ef9235d23:agentenv-webshop/webshop/data/items_shuffle_1000.json "
+            "(= WebShop setup.sh gdrive 1EgHdxQ_YxqIQlvvq5iKlCrkEKR6-j0Ib)",
+            licence="MIT (WebShop data)",
+        ),
+        Resource(
+            name="webshop/items_human_ins.json",
+            url=GITHUB_RAW.format(
+                repo="WooooDyy/AgentGym",
+                commit="3ef9235d23e68e7c2920c5422ad957dc8ced5c6c",
+                path="agentenv-webshop/webshop/data/items_human_ins.json",
+            ),
+            sha256=None,
+            source="WooooDyy/AgentGym@3ef9235d23:agentenv-webshop/webshop/data/items_human_ins.json "
+            "(= WebShop setup.sh gdrive 14Kb5SPBk_jfdLZ_CDBNitW98QLDlKR5O)",
+            licence="MIT (WebShop data)",
+        ),
+        Resource(
+            name="webshop/items_shuffle.json",
+            url=_GDRIVE.format(id="1A2whVgOO0euk5O13n2iYDM0bQRkkRduB"),
+            sha256=None,
+            size=None,
+            source="princeton-nlp/WebShop setup.sh (-d all), Google Drive 1A2whVgOO0euk5O13n2iYDM0bQRkkRduB",
+            licence="MIT (WebShop data)",
+            how_to_get="~5.2 GB; or unzip data.zip from ETO's setup.sh into <data-dir>/webshop/",
+        ),
+        Resource(
+            name="webshop/items_ins_v2.json",
+            url=_GDRIVE.format(id="1s2j6NgHljiZzQNL3veZaAiyW_qDEgBNi"),
+            sha256=None,
+            source="princeton-nlp/WebShop setup.sh (-d all), Google Drive 1s2j6NgHljiZzQNL3veZaAiyW_qDEgBNi",
+            licence="MIT (WebShop data)",
+            how_to_get="or unzip data.zip from ETO's setup.sh into <data-dir>/webshop/",
         ),
         Resource(
             name="eto/experts/webshop_sft.json",

@@ -1,0 +1,244 @@
+"""The WebShop environment with ETO's wrapper behaviour, and the oracle expert.
+
+Data (`catalogue`):
+- "full": official items_shuffle.json (1.18M products) + items_ins_v2.json + items_human_ins.json; task ids
+  are positions in the shuffled human-goal list, so ETO's train/test index files apply.
+- "small": the official 1,000-product preview (items_shuffle_1000.json + items_ins_v2_1000.json +
+  items_human_ins.json); few human goals survive, split as for generated data.
+- "generated": a labelled synthetic catalogue (see generate.py).
+- "auto" (default): "full" when its files are found locally, else "generated" (nothing is downloaded).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.progress import Progress
+from thefuzz import fuzz
+
+from coevolve.data.records import Task
+from coevolve.data.resources import cache_root, find_local, resolve
+from coevolve.envs.base import Env, ExpertStep, StepResult
+from coevolve.envs.prompts import PromptTemplate
+from coevolve.envs.registry import register_env
+from coevolve.envs.webshop import generate
+from coevolve.envs.webshop.catalogue import Catalogue, iter_json_array, source_key
+from coevolve.envs.webshop.engine import BUY, PER_PAGE, Engine
+from coevolve.envs.webshop.goals import human_goals
+from coevolve.envs.webshop.reward import load_tagger
+
+OBS_PREFIX = "Observation:\n"
+INVALID_ACTION = "Observation: Invalid action!"
+FULL_FILES = ("webshop/items_shuffle.json", "webshop/items_ins_v2.json", "webshop/items_human_ins.json")
+SMALL_FILES = (
+    "webshop/items_shuffle_1000.json",
+    "webshop/items_ins_v2_1000.json",
+    "webshop/items_human_ins.json",
+)
+ATTRS_1000 = "webshop/items_ins_v2_1000.json"
+
+
+@dataclass
+class WebShopData:
+    label: str  # "official" | "generated"
+    kind: str  # "full" | "small" | "generated"
+    catalogue: Catalogue
+    goals: list[dict[str, Any]]
+
+
+_LOADED: dict[tuple, WebShopData] = {}
+_LOCK = threading.Lock()
+
+
+def _build(directory: Path, raw, attributes: dict, label: str, total: int | None) -> Catalogue:
+    if (directory / "meta.json").is_file():
+        return Catalogue(directory)
+    with Progress(transient=True) as progress:
+        bar = progress.add_task(f"indexing WebShop products ({label})", total=total)
+        return Catalogue.build(raw, attributes, directory, label, lambda n: progress.update(bar, completed=n))
+
+
+def load_data(
+    kind: str = "auto", data_dir: str | None = None, num_products: int | None = None
+) -> WebShopData:
+    """Catalogue + goals, built once per cache folder and shared by every env in the process."""
+    if kind == "auto":
+        kind = "full" if all(find_local(n, data_dir) for n in FULL_FILES) else "generated"
+    if kind not in ("full", "small", "generated"):
+        raise ValueError(f"unknown WebShop catalogue {kind!r}; valid: auto, full, small, generated")
+    key = (kind, data_dir, num_products)
+    with _LOCK:
+        if key not in _LOADED:
+            _LOADED[key] = _load(kind, data_dir, num_products)
+        return _LOADED[key]
+
+
+def _load(kind: str, data_dir: str | None, num_products: int | None) -> WebShopData:
+    root = cache_root() / "webshop"
+    if kind == "generated":
+        records_path = resolve(ATTRS_1000, data_dir)
+        records = list(json.loads(records_path.read_text()).values())
+        n = num_products or generate.DEFAULT_PRODUCTS
+        directory = root / f"generated-{n}-{source_key([records_path], f'gen{n}')}"
+        attributes: dict[str, Any] = {}
+
+        def raw():
+            for product, attrs in generate.iter_generated(records, n):
+                attributes[product["asin"]] = {"attributes": attrs}
+                yield product
+
+        catalogue = _build(directory, raw(), attributes, "generated", n)
+        return WebShopData("generated", kind, catalogue, generate.generated_goals(catalogue, records))
+    names = FULL_FILES if kind == "full" else SMALL_FILES
+    products_path, attrs_path, human_path = (resolve(n, data_dir) for n in names)
+    directory = root / f"{kind}-{source_key([products_path, attrs_path])}"
+    if not (directory / "meta.json").is_file():
+        attributes = json.loads(attrs_path.read_text())
+        _build(directory, iter_json_array(products_path), attributes, "official", None)
+    catalogue = Catalogue(directory)
+    human = json.loads(human_path.read_text())
+    return WebShopData("official", kind, catalogue, human_goals(catalogue, human))
+
+
+@register_env("webshop")
+class WebShopEnv(Env):
+    splits = ("train", "test")
+
+    def __init__(
+        self,
+        data_dir: str | None = None,
+        catalogue: str = "auto",
+        num_products: int | None = None,
+        tagger: str | None = None,
+        pyserini_index: str | None = None,
+    ) -> None:
+        super().__init__(data_dir)
+        self.data = load_data(catalogue, data_dir, num_products)
+        if pyserini_index:  # e.g. ETO's prebuilt `search_engine/indexes` for the full catalogue
+            self.data.catalogue.use_pyserini(Path(pyserini_index))
+        self.data_label = self.data.label
+        self.engine = Engine(self.data.catalogue, load_tagger(tagger))
+        self._tasks: dict[str, list[Task]] = {}
+
+    # ------------------------------------------------------------------ tasks
+
+    def _split_ids(self, split: str) -> list[int]:
+        n = len(self.data.goals)
+        if self.data.kind == "full":
+            ids = json.loads(resolve(f"eto/webshop/{split}_indices.json", self.data_dir).read_text())
+            bad = [i for i in ids if not 0 <= int(i) < n]
+            if bad:
+                raise ValueError(f"eto/webshop/{split}_indices.json: ids {bad[:5]} outside the {n} goals")
+            return [int(i) for i in ids]
+        test = min(generate.TEST_GOALS, n // 2)
+        return list(range(test)) if split == "test" else list(range(test, n))
+
+    def tasks(self, split: str) -> list[Task]:
+        self.check_split(split)
+        if split not in self._tasks:
+            self._tasks[split] = [self._task(split, i) for i in self._split_ids(split)]
+        return self._tasks[split]
+
+    def _task(self, split: str, goal_id: int) -> Task:
+        goal = self.data.goals[goal_id]
+        meta = {"catalogue": self.data_label, "asin": goal["asin"], "price_upper": goal["price_upper"]}
+        return Task("webshop", split, str(goal_id), goal["instruction_text"], meta)
+
+    def get_task(self, split: str, task_id: str) -> Task:
+        # ETO's train list repeats an id; any goal id is valid for any split's lookup by id.
+        if str(task_id).isdigit() and int(task_id) < len(self.data.goals):
+            return self._task(self.check_split(split), int(task_id))
+        return super().get_task(split, task_id)
+
+    def goal(self, task: Task) -> dict[str, Any]:
+        return self.data.goals[int(task.id)]
+
+    # ------------------------------------------------------------------ episode
+
+    def prompt(self) -> PromptTemplate:
+        return PromptTemplate.load(
+            "eto/prompts/webshop_inst.txt", "eto/prompts/webshop_icl.json", 1, self.data_dir
+        )
+
+    def _reset(self, task: Task) -> str:
+        # The first task turn carries the "Observation:\n" prefix, as ETO's in-context example does.
+        return OBS_PREFIX + self.engine.reset(self.goal(task))
+
+    def _step(self, action: str) -> StepResult:
+        info: dict[str, Any] = {"catalogue": self.data_label}
+        try:
+            text, reward, done = self.engine.step(action)
+        except AssertionError:  # ETO's wrapper turns an engine assertion into this text
+            return StepResult(INVALID_ACTION, 0.0, False, info=info)
+        if done:
+            session = self.engine.session
+            assert session is not None
+            info["reward_breakdown"] = session.breakdown
+            info["purchased"] = {"asin": session.asin, "options": dict(session.options)}
+        return StepResult(OBS_PREFIX + text, reward, done, info=info)
+
+    def act(self, output: str) -> StepResult:
+        result = super().act(output)
+        result.info.setdefault("catalogue", self.data_label)
+        return result
+
+    def reward_at_step_cap(self, last: StepResult) -> float:
+        # ETO zeroes the reward at the cap, but a purchase on the last step still counts.
+        return last.reward if last.done else 0.0
+
+    # ------------------------------------------------------------------ expert
+
+    def expert(self, task: Task) -> list[ExpertStep]:
+        """Oracle: search, page to the goal product, pick the goal options, buy."""
+        goal = self.goal(task)
+        asin = goal["asin"]
+        catalogue = self.data.catalogue
+        query, rank = None, None
+        base = goal["instruction_text"].split(", and price lower than")[0]
+        for candidate in (base, goal["name"], f"{goal['name']} {base}"):
+            hits = [str(catalogue.asins[p]) for p in catalogue.search(candidate)]
+            if asin in hits:
+                query, rank = candidate.lower(), hits.index(asin)
+                break
+        if query is None or rank is None:
+            raise ValueError(f"webshop expert: goal product {asin} not in the top 50 for task {task.id}")
+        steps = [
+            ExpertStep("I should search for the product described in the instruction.", f"search[{query}]")
+        ]
+        for page in range(1, rank // PER_PAGE + 1):
+            steps.append(
+                ExpertStep(
+                    f"The product I need is not on page {page}; I should go to the next page.",
+                    "click[Next >]",
+                )
+            )
+        steps.append(ExpertStep(f"{asin} matches what I am looking for; I should open it.", f"click[{asin}]"))
+        product = catalogue.get(asin)
+        assert product is not None
+        for wanted in goal["goal_options"]:
+            value = _best_option(product["options"], wanted)
+            if value is not None:
+                steps.append(
+                    ExpertStep(f"I should select the option '{value}' as required.", f"click[{value}]")
+                )
+        steps.append(
+            ExpertStep("The product and options match the instruction; I should buy it.", "click[Buy Now]")
+        )
+        return steps
+
+
+def _best_option(options: dict[str, list[str]], wanted: str) -> str | None:
+    values = [v for vs in options.values() for v in vs]
+    if not values:
+        return None
+    if wanted.lower() in values:
+        return wanted.lower()
+    best = max(values, key=lambda v: fuzz.token_set_ratio(v, wanted.lower()))
+    return best if fuzz.token_set_ratio(best, wanted.lower()) > 85 else None
+
+
+__all__ = ["BUY", "WebShopEnv", "load_data"]
