@@ -1,0 +1,119 @@
+"""`coevolve train sft|dpo`: fine-tune a model on expert trajectories or preference pairs.
+
+Multi-GPU: `--launcher accelerate --accelerate-config zero3 --num-processes 8` re-runs this command under
+`accelerate launch` (configs in configs/accelerate/: zero3, fsdp, multi_gpu), equivalent to
+`accelerate launch --config_file configs/accelerate/zero3.yaml -m coevolve.cli train ...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+CONFIG_DIR = Path(__file__).resolve().parents[3] / "configs" / "accelerate"
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("train", help="SFT or multi-turn DPO training")
+    algo = parser.add_subparsers(dest="algorithm", required=True, metavar="ALGORITHM")
+    sft = algo.add_parser("sft", help="behaviour cloning on ETO/IPR SFT files (assistant-only loss)")
+    sft.add_argument("--data", nargs="+", required=True, help="ETO/IPR SFT files (JSON list or JSONL)")
+    sft.add_argument("--min-reward", type=float, help="keep trajectories with reward > this (WebShop: 0.7)")
+    dpo = algo.add_parser("dpo", help="observation-masked multi-turn DPO (+ NLL) on preference pairs")
+    dpo.add_argument("--pairs", nargs="+", required=True, help="PreferencePair JSONL or ETO DPO files")
+    dpo.add_argument("--preset", default="eto", choices=["target", "failure", "eto"])
+    dpo.add_argument("--iteration", type=int, default=1, help="selects beta/lr (ETO schedule)")
+    dpo.add_argument("--ref-model", help="fixed reference (default: the starting checkpoint --model)")
+    for sub in (sft, dpo):
+        sub.add_argument("--model", required=True, help="hub id, checkpoint dir or smollm2-135m")
+        sub.add_argument("--out", required=True, type=Path, help="output dir (resumes its checkpoint-*)")
+        sub.add_argument("--env", default="unknown", help="environment name stored in the loaded records")
+        sub.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                         help="override a setting, e.g. --set epochs=1 --set lora.r=8")  # fmt: skip
+        sub.add_argument("--epochs", type=float)
+        sub.add_argument("--lr", type=float, dest="learning_rate")
+        sub.add_argument("--batch-size", type=int)
+        sub.add_argument("--micro-batch-size", type=int)
+        sub.add_argument("--max-length", type=int)
+        sub.add_argument("--max-steps", type=int)
+        sub.add_argument("--lora", action="store_true", help="train a LoRA adapter (PEFT)")
+        sub.add_argument("--merge-lora", action=argparse.BooleanOptionalAction, default=True,
+                         help="save the adapter merged into the model (default) or as an adapter")  # fmt: skip
+        sub.add_argument("--launcher", choices=["none", "accelerate"], default="none")
+        sub.add_argument("--accelerate-config", default="zero3", help="name in configs/accelerate/ or a file")
+        sub.add_argument("--num-processes", type=int, default=None)
+        sub.set_defaults(func=run)
+
+
+def _overrides(args: argparse.Namespace) -> list[str]:
+    flags = ["epochs", "learning_rate", "batch_size", "micro_batch_size", "max_length", "max_steps"]
+    items = [f"{name}={getattr(args, name)}" for name in flags if getattr(args, name) is not None]
+    if args.lora:
+        items += ["lora=true", f"lora.merge={str(args.merge_lora).lower()}"]
+    return items + list(args.overrides)
+
+
+def accelerate_config(name: str) -> Path:
+    path = Path(name)
+    if path.is_file():
+        return path
+    candidate = CONFIG_DIR / f"{name}.yaml"
+    if not candidate.is_file():
+        known = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+        raise FileNotFoundError(f"accelerate config {name!r}: not a file and not one of {known}")
+    return candidate
+
+
+LAUNCH_FLAGS = ("--launcher", "--accelerate-config", "--num-processes")
+
+
+def launch_command(args: argparse.Namespace, argv: list[str]) -> list[str]:
+    """`accelerate launch ... -m coevolve.cli <argv without the launcher flags>`."""
+    exe = shutil.which("accelerate") or "accelerate"
+    cmd = [exe, "launch", "--config_file", str(accelerate_config(args.accelerate_config))]
+    if args.num_processes:
+        cmd += ["--num_processes", str(args.num_processes)]
+    rest, skip = [], False
+    for item in argv:
+        if skip:
+            skip = False
+        elif item in LAUNCH_FLAGS:
+            skip = True
+        elif item.split("=")[0] not in LAUNCH_FLAGS:
+            rest.append(item)
+    return [*cmd, "-m", "coevolve.cli", *rest]
+
+
+def relaunch(args: argparse.Namespace, argv: list[str]) -> int:
+    """Re-run this command under `accelerate launch` (one process per GPU)."""
+    cmd = launch_command(args, argv)
+    log.info("launching: %s", " ".join(cmd))
+    return subprocess.call(cmd, env={**os.environ, "COEVOLVE_LAUNCHED": "1"})
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.launcher == "accelerate" and not os.environ.get("COEVOLVE_LAUNCHED"):
+        return relaunch(args, sys.argv[1:])
+    from coevolve.training import DPOSettings, SFTSettings, apply_overrides, train_dpo, train_sft
+    from coevolve.training.data import load_pair_files, load_sft_files
+
+    if args.algorithm == "sft":
+        settings = apply_overrides(SFTSettings(min_reward=args.min_reward), _overrides(args))
+        trajs = load_sft_files(args.data, args.env, settings.min_reward)
+        log.info("SFT on %d trajectories from %s", len(trajs), ", ".join(args.data))
+        out = train_sft(args.model, trajs, args.out, settings)
+    else:
+        settings = DPOSettings.preset(args.preset, args.iteration)
+        settings = apply_overrides(settings, _overrides(args))
+        pairs = load_pair_files(args.pairs, args.env)
+        log.info("DPO (%s, iteration %d) on %d pairs", args.preset, args.iteration, len(pairs))
+        out = train_dpo(args.model, pairs, args.out, settings, ref_model=args.ref_model)
+    print(out)
+    return 0

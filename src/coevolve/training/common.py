@@ -1,0 +1,110 @@
+"""Pieces shared by SFT and DPO: TrainingArguments fields, LoRA, resume and final save."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from coevolve.models import as_dtype
+from coevolve.training.settings import LoraSettings, TrainSettings
+
+log = logging.getLogger(__name__)
+
+DONE_FILE = "training_done.json"
+
+
+def on_gpu() -> bool:
+    return torch.cuda.is_available()
+
+
+def trainer_kwargs(settings: TrainSettings, out_dir: Path) -> dict[str, Any]:
+    """TrainingArguments fields common to SFTConfig and DPOConfig; CPU: no bf16, no checkpointing."""
+    dtype = as_dtype(settings.dtype)
+    gpu = on_gpu()
+    checkpointing = settings.gradient_checkpointing if settings.gradient_checkpointing is not None else gpu
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    return {
+        "output_dir": str(out_dir),
+        "num_train_epochs": settings.epochs,
+        "max_steps": settings.max_steps,
+        "learning_rate": settings.learning_rate,
+        "per_device_train_batch_size": settings.micro_batch_size,
+        "gradient_accumulation_steps": settings.gradient_accumulation(),
+        "lr_scheduler_type": settings.lr_scheduler,
+        "warmup_steps": settings.warmup,
+        "weight_decay": settings.weight_decay,
+        "max_grad_norm": settings.max_grad_norm,
+        "max_length": settings.max_length,
+        "bf16": gpu and dtype == torch.bfloat16,
+        "fp16": False,
+        "gradient_checkpointing": bool(checkpointing and gpu),
+        "seed": settings.seed,
+        "data_seed": settings.seed,
+        "save_strategy": "steps",
+        "save_steps": settings.save_steps,
+        "save_total_limit": settings.save_total_limit,
+        "logging_steps": settings.logging_steps,
+        "report_to": settings.report_to,
+        "ddp_backend": None if gpu or not distributed else "gloo",
+        "use_cpu": not gpu,
+        "dataloader_num_workers": 0,
+    }
+
+
+def peft_config(lora: LoraSettings | None):
+    if lora is None:
+        return None
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=list(lora.target_modules),
+        task_type="CAUSAL_LM",
+    )
+
+
+_CKPT = re.compile(r"^checkpoint-(\d+)$")
+
+
+def last_checkpoint(out_dir: Path) -> Path | None:
+    """The newest complete checkpoint-N of an interrupted run (resumed from), else None."""
+    if not out_dir.is_dir():
+        return None
+    found = [(int(m.group(1)), p) for p in out_dir.iterdir() if (m := _CKPT.match(p.name)) and p.is_dir()]
+    found = [(n, p) for n, p in found if (p / "trainer_state.json").exists()]
+    return max(found)[1] if found else None
+
+
+def is_done(out_dir: Path) -> bool:
+    return (out_dir / DONE_FILE).exists()
+
+
+def save_final(trainer, tokenizer, out_dir: Path, settings: TrainSettings, summary: dict[str, Any]) -> Path:
+    """Save model + tokenizer to out_dir (LoRA merged unless lora.merge is false), then a done marker."""
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    if settings.lora is not None and settings.lora.merge and hasattr(model, "merge_and_unload"):
+        state = trainer.accelerator.get_state_dict(trainer.model)  # gathers ZeRO-3 shards
+        if trainer.accelerator.is_main_process:
+            model.load_state_dict(state, strict=False)
+            merged = model.merge_and_unload()
+            merged.save_pretrained(out_dir, safe_serialization=True)
+    else:
+        trainer.save_model(str(out_dir))
+    if trainer.accelerator.is_main_process:
+        tokenizer.save_pretrained(out_dir)
+        metrics = [e for e in trainer.state.log_history if "loss" in e or "train_loss" in e]
+        info = {**summary, "settings": settings.to_dict(), "global_step": trainer.state.global_step,
+                "log_history": metrics}  # fmt: skip
+        (out_dir / DONE_FILE).write_text(json.dumps(info, indent=1, default=str) + "\n")
+        shutil.rmtree(out_dir / "dataset_cache", ignore_errors=True)
+    trainer.accelerator.wait_for_everyone()
+    return out_dir
