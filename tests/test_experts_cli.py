@@ -53,6 +53,10 @@ def test_expert_writes_resumes_after_torn_line_and_replays(tmp_path, capsys):
     assert all(t.reward == 1.0 and t.messages[-1].role == "assistant" for t in trajs)
     assert trajs[0].meta["actions"][-1] == trajs[0].messages[-1].content.split("Action: ")[1]
     assert trajs[0].messages[0].content.startswith("Task Description:")
+    parallel = tmp_path / "parallel.jsonl"  # two worker processes (JVMs): the same records, in split order
+    tasks = [f"--task={i}" for i in IDS]
+    assert main([*args[:-1], str(parallel), "--workers", "2", *tasks]) == 0
+    assert read_jsonl(parallel) == sorted(records, key=lambda r: r["id"])  # 13_225 comes first
     capsys.readouterr()
     assert main(["play", "sciworld", "--replay", str(out)]) == 0
     records[0]["actions"] = records[0]["actions"][:-1]
@@ -71,4 +75,5 @@ def test_play_prints_steps_and_summary(tmp_path, capsys):
     assert lines[1]["action"] is None and lines[2]["action"] == "look around"
     assert lines[-1] == {"reward": lines[2]["reward"], "success": False, "steps": 2, "end_reason": "stopped"}
     assert main(["play", "sciworld", "--task", "99_1"]) == 2
+    assert main(["expert", "sciworld", "--split", "unseen", "--out", str(actions), "--workers", "0"]) == 2
     assert "valid:" in capsys.readouterr().err

@@ -4,14 +4,16 @@ Each task's gold steps are played through the env exactly as an agent's turns wo
 "Thought: ...\\nAction: ..."), so the recorded observations, step caps and rewards are the env's. A
 trajectory is kept only when it reaches reward 1.0. Output: JSONL, one ETO SFT record per line
 ({"id", "conversations", "reward", "env", "split", "actions"}), appended durably, so an interrupted
-run resumes by skipping the ids already in the file.
+run resumes by skipping the ids already in the file. With `workers > 1` each worker process has its own
+env (for ScienceWorld its own JVM); records are still written in task order as they complete.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing as mp
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ class ExpertConfig:
     per_type: int | None = None  # at most K tasks per task type, so a small run covers many types
     data_dir: str | None = None
     task_ids: list[str] | None = None  # only these ids (in split order)
+    workers: int = 1  # processes with one env each (> 1: envs made by name, not the one passed in)
 
 
 @dataclass
@@ -108,8 +111,31 @@ def done_ids(path: Path) -> set[str]:
     return {str(r["id"]) for r in read_jsonl(path) if "id" in r}
 
 
+# ---------------------------------------------------------------- worker processes
+
+_worker_env: Env | None = None
+
+
+def _init_worker(env_name: str, data_dir: str | None) -> None:
+    global _worker_env
+    _worker_env = make_env(env_name, data_dir=data_dir)
+    # Run at the worker's normal exit (pool.close + join), so its simulator process is stopped.
+    mp.util.Finalize(_worker_env, _worker_env.close, exitpriority=10)
+
+
+def _expert_in_worker(task: Task) -> Trajectory | str:
+    """A task's expert trajectory, or the env error's text (exceptions would end the whole pool)."""
+    assert _worker_env is not None
+    try:
+        return play_expert(_worker_env, task)
+    except EnvError as exc:
+        return str(exc)
+
+
 class ExpertGenerator:
     def __init__(self, config: ExpertConfig, env: Env | None = None) -> None:
+        if config.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {config.workers}")
         self.config = config
         self.env = env or make_env(config.env, data_dir=config.data_dir)
 
@@ -132,18 +158,37 @@ class ExpertGenerator:
             Progress(*columns, disable=not show_progress) as progress,
         ):
             bar = progress.add_task(f"{self.config.env} experts", total=len(todo))
-            for task in todo:
-                self._one(task, writer, counts)
+            for task, outcome in zip(todo, self._outcomes(todo), strict=True):
+                self._record(task, outcome, writer, counts)
                 progress.advance(bar)
         return counts
 
-    def _one(self, task: Task, writer: JsonlWriter, counts: ExpertCounts) -> None:
-        try:
-            traj = play_expert(self.env, task)
-        except EnvError as exc:
-            counts.errors += 1
-            log.warning("%s: expert failed: %s", task.key, exc)
+    def _outcomes(self, todo: list[Task]) -> Iterator[Trajectory | str]:
+        """Each task's trajectory or error text, in task order."""
+        workers = min(self.config.workers, len(todo))
+        if workers <= 1:
+            for task in todo:
+                try:
+                    yield play_expert(self.env, task)
+                except EnvError as exc:
+                    yield str(exc)
             return
+        # spawn: the parent may hold simulator threads and sockets that a fork would copy
+        context = mp.get_context("spawn")
+        init_args = (self.config.env, self.config.data_dir)
+        with context.Pool(workers, initializer=_init_worker, initargs=init_args) as pool:
+            yield from pool.imap(_expert_in_worker, todo)
+            pool.close()
+            pool.join()
+
+    def _record(
+        self, task: Task, outcome: Trajectory | str, writer: JsonlWriter, counts: ExpertCounts
+    ) -> None:
+        if isinstance(outcome, str):
+            counts.errors += 1
+            log.warning("%s: expert failed: %s", task.key, outcome)
+            return
+        traj = outcome
         if traj.reward < SUCCESS_REWARD:
             counts.below_reward += 1
             log.warning(

@@ -104,3 +104,49 @@ def test_expert_reaches_full_reward(sciworld: Env):
         if result.done:
             break
     assert result.done and result.reward == 1.0 and result.info["end_reason"] == "done"
+
+
+def _play(env: Env, task, actions: list[str]) -> list[tuple]:
+    first = env.reset(task)
+    results = [(first,)]
+    for action in actions:
+        result = env.step(action)
+        results.append((result.observation, result.reward, result.done, result.info["score"]))
+        if result.done:
+            break
+    return results
+
+
+@pytest.mark.java
+def test_episode_depends_only_on_task_and_actions(sciworld: Env):
+    # power-component: with the JVM's default identity hashing, whether the buzzer powered on in the
+    # tick of the last `connect` or one `wait` later depended on what that JVM had run before.
+    task = sciworld.get_task("unseen", "7_16")
+    fresh = SciWorldEnv()
+    try:
+        actions = [s.action for s in fresh.expert(task)] + ["wait1", "wait1"]
+        expected = _play(fresh, task, actions)
+    finally:
+        fresh.close()
+    assert expected[-1][1:3] == (1.0, True)
+    others = [sciworld.get_task("unseen", i) for i in ("0_21", "13_225", "18_27")]
+    for other in others:  # other episodes
+        _play(sciworld, other, ["look around", "inventory", "wait1"])
+    assert _play(sciworld, task, actions) == expected
+    for other in [*others, task]:  # gold-path loads (they hash many more objects)
+        gold = [s.action for s in sciworld.expert(other)]
+        assert _play(sciworld, task, actions) == expected
+    assert gold == actions[:-2]
+
+
+@pytest.mark.java
+def test_gold_path_does_not_depend_on_earlier_tasks(sciworld: SciWorldEnv):
+    task = sciworld.get_task("unseen", "10_451")
+    fresh = SciWorldEnv()
+    try:
+        expected = fresh.gold_actions(task)
+    finally:
+        fresh.close()
+    for other in ("0_21", "9_676", "10_450"):  # the gold agent used to reuse their room-search route
+        sciworld.gold_actions(sciworld.get_task("unseen", other))
+    assert sciworld.gold_actions(task) == expected

@@ -21,12 +21,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--limit", type=int, help="first N tasks of the split (after --per-type)")
     parser.add_argument("--per-type", type=int, help="at most K tasks of each task type (covers more types)")
     parser.add_argument("--task", action="append", dest="task_ids", help="only this task id (repeatable)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="parallel processes, one env (JVM) each (default 1)"
+    )
     parser.add_argument("--data-dir", help="folder with the data files (or COEVOLVE_DATA_DIR)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    for name in ("limit", "per_type"):
+    for name in ("limit", "per_type", "workers"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
@@ -38,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
         per_type=args.per_type,
         data_dir=args.data_dir,
         task_ids=args.task_ids,
+        workers=args.workers,
     )
     generator = ExpertGenerator(config)
     try:

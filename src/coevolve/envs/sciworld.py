@@ -8,6 +8,15 @@ rollout shows `info['taskDesc']` as the first task turn, *with* its "Task Descri
 ETO's expert files and in-context example drop it; `keep_task_header` picks (default: as ETO rollouts).
 
 One instance = one JVM (started lazily on the first reset, heap capped); the pool runs one per episode.
+
+Determinism: the simulator's objects override `equals` but not `hashCode`, so its hash sets iterate in
+JVM identity-hash order, and HotSpot's default identity hash is a per-thread pseudo-random sequence.
+Which object a set yields first (e.g. whether a circuit powers a buzzer in the tick of the last
+`connect` or one `wait` later, or which gold path the generator picks) thus depended on everything
+hashed earlier in that JVM. (Gold paths had a second history dependence, see `gold_actions`.)
+Every `load` re-seeds the simulator's RNG and UUID counter, so the JVM flag
+`-XX:hashCode=2` (one constant identity hash: sets iterate in insertion order) makes an episode depend
+only on (task, actions), with no measurable cost per step.
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ SIMPLIFICATION = "easy"
 TASK_HEADER = "Task Description:\n"
 INVALID_ACTION = "Observation: Invalid action!"  # ETO's text when the simulator raises AssertionError
 JVM_HEAP = "-Xmx512m"  # default heap is 1/4 of RAM; 512 MB costs nothing in speed (protocol.md §2)
+DETERMINISTIC_HASH = ("-XX:+UnlockExperimentalVMOptions", "-XX:hashCode=2")  # see the module docstring
 # Gold-path steps that change nothing in "easy" mode (doors and containers start open).
 NO_OP_OBSERVATIONS = re.compile(r"^The .* is already open\.$")
 
@@ -85,7 +95,6 @@ class SciWorldEnv(Env):
         self.jvm_heap = jvm_heap
         self._sim: Any = None  # scienceworld.ScienceWorldEnv, started on first use
         self.max_raw_score: float | None = None
-        self._gold: SciWorldEnv | None = None  # separate simulator for gold paths (see gold_actions)
 
     # ------------------------------------------------------------ simulator process
 
@@ -99,8 +108,12 @@ class SciWorldEnv(Env):
         from scienceworld import ScienceWorldEnv
 
         saved = os.environ.get("JAVA_TOOL_OPTIONS")
+        options = [saved or ""]
         if self.jvm_heap and "-Xmx" not in (saved or ""):
-            os.environ["JAVA_TOOL_OPTIONS"] = f"{saved or ''} {self.jvm_heap}".strip()
+            options.append(self.jvm_heap)
+        if "-XX:hashCode" not in (saved or ""):
+            options += DETERMINISTIC_HASH
+        os.environ["JAVA_TOOL_OPTIONS"] = " ".join(options).strip()
         try:
             return ScienceWorldEnv("", envStepLimit=ENV_STEP_LIMIT)
         finally:  # only the JVM we launch gets the option, not other children of this process
@@ -110,13 +123,14 @@ class SciWorldEnv(Env):
                 os.environ["JAVA_TOOL_OPTIONS"] = saved
 
     @property
+    def _jvm(self) -> Any:
+        return self.sim._gateway.jvm
+
+    @property
     def java_pid(self) -> int | None:
         return self._sim._gateway.java_process.pid if self._sim is not None else None
 
     def close(self) -> None:
-        if self._gold is not None:
-            self._gold.close()
-            self._gold = None
         if self._sim is None:
             return
         sim, self._sim = self._sim, None
@@ -158,11 +172,16 @@ class SciWorldEnv(Env):
         )
 
     def _load(self, task: Task, gold: bool) -> str:
+        """Load `task` and make ETO's first move; returns the task description.
+
+        `sim.reset()` is not used: it loads the task a second time, and after any gold-path load in
+        this JVM it would also regenerate the gold path (the simulator keeps that flag).
+        """
         sim = self.sim
         meta = task.meta
         self._call(sim.load, meta["task_name"], meta["variation"], SIMPLIFICATION, gold)
-        _, info = self._call(sim.reset)
-        return info["taskDesc"]
+        self._call(sim.server.step, "look around")
+        return str(self._call(sim.taskdescription))
 
     def _reset(self, task: Task) -> str:
         self.max_raw_score = None
@@ -172,34 +191,40 @@ class SciWorldEnv(Env):
         return description
 
     def _step(self, action: str) -> StepResult:
+        # The server directly, not `sim.step`: that also computes look/inventory/valid actions for
+        # its info dict, which we never use and which make a step ~6x slower.
+        server = self.sim.server
         try:
-            observation, _, done, info = self._call(self.sim.step, action)
+            observation = self._call(server.step, action)
         except AssertionError:
             return StepResult(INVALID_ACTION, self.last_reward, False)
-        raw = float(self._call(self.sim.server.getScore))
+        raw = float(self._call(server.getScore))
+        score = int(round(100 * raw))  # as sim.step: the score in 0-100, done on a negative one
+        done = bool(self._call(server.getCompleted)) or score < 0
+        done = done or int(self._call(server.getNumMoves)) > ENV_STEP_LIMIT
         if self.max_raw_score is None or raw > self.max_raw_score:
             self.max_raw_score = raw
         reward = min(max(self.max_raw_score, 0.0), 1.0)
-        return StepResult(f"Observation: {observation}", reward, bool(done), info={"score": info["score"]})
+        return StepResult(f"Observation: {observation}", reward, done, info={"score": score})
 
     # ------------------------------------------------------------ expert
 
     def gold_actions(self, task: Task) -> list[str]:
         """The simulator's gold path without the steps that are no-ops in easy mode.
 
-        Computed in a second instance: a gold-path load leaves state in its JVM that changes later
-        episodes there (a circuit then powers on one tick earlier than in a fresh simulator).
+        Uses this instance's simulator: a running episode ends here (step() then needs a reset()).
+        The gold agent caches its room-search route per start room in a JVM-wide map, built from the
+        first house it saw; it is cleared so the path does not depend on earlier tasks in this JVM.
         """
-        if self._gold is None:
-            self._gold = SciWorldEnv(self.data_dir, jvm_heap=self.jvm_heap)
-        gold_env = self._gold
-        gold_env._load(task, gold=True)
-        gold = list(gold_env._call(gold_env.sim.get_gold_action_sequence))
+        self.task, self.max_raw_score = None, None
+        self._call(lambda: self._jvm.scienceworld.goldagent.PathFinder.precomputedExhaustivePaths().clear())
+        self._load(task, gold=True)
+        gold = list(self._call(self.sim.get_gold_action_sequence))
         if gold and gold[0].startswith("ERROR"):
             raise EnvError(f"sciworld: no gold path for task {task.id}: {gold[0]}")
         kept = []
         for action in gold:
-            observation = gold_env._call(gold_env.sim.step, action)[0]
+            observation = self._call(self.sim.server.step, action)
             if not NO_OP_OBSERVATIONS.match(observation.strip()):
                 kept.append(action)
         return kept
