@@ -1,0 +1,23 @@
+"""Policies: the model side of an agent, behind one interface with several generation backends."""
+
+from coevolve.agents.base import (
+    FINISH_REASONS,
+    Generation,
+    Policy,
+    SamplingParams,
+    backend_names,
+    make_policy,
+    register_policy,
+    to_chat,
+)
+
+__all__ = [
+    "FINISH_REASONS",
+    "Generation",
+    "Policy",
+    "SamplingParams",
+    "backend_names",
+    "make_policy",
+    "register_policy",
+    "to_chat",
+]

@@ -1,0 +1,137 @@
+"""The policy interface every generation backend implements, and the backend registry.
+
+A policy turns a batch of conversations into `n` sampled assistant turns each. Backends differ in how
+(in-process transformers, a vLLM engine, an OpenAI-compatible server) but return the same records, so
+the rollout engine never knows which one it drives.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+from coevolve.data.records import Message
+from coevolve.envs.base import name_error
+
+# Why a generation ended: `stop` = end-of-turn token or a stop string; `length` = max_new_tokens;
+# `context_length` = the prompt plus max_new_tokens does not fit the model's context (nothing generated).
+FINISH_REASONS: tuple[str, ...] = ("stop", "length", "context_length")
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """Decoding settings. `temperature == 0` means greedy decoding (ETO's evaluation setting)."""
+
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_new_tokens: int = 512
+    stop: tuple[str, ...] = ()
+    n: int = 1
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.temperature < 0:
+            raise ValueError(f"SamplingParams.temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"SamplingParams.top_p must be in (0, 1], got {self.top_p}")
+        if self.max_new_tokens < 1:
+            raise ValueError(f"SamplingParams.max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        if self.n < 1:
+            raise ValueError(f"SamplingParams.n must be >= 1, got {self.n}")
+        object.__setattr__(self, "stop", tuple(self.stop))
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_new_tokens": self.max_new_tokens,
+            "stop": list(self.stop),
+            "n": self.n,
+            "seed": self.seed,
+        }
+
+
+@dataclass
+class Generation:
+    """One sampled assistant turn.
+
+    `text` excludes the end-of-turn token and any stop string. `token_ids` are the ids the model
+    produced, including the end-of-turn token when it emitted one (it is trained on it too); empty
+    when the backend does not expose ids (OpenAI-compatible servers).
+    """
+
+    text: str
+    token_ids: list[int] = field(default_factory=list)
+    prompt_tokens: int = 0
+    finish_reason: str = "stop"
+    completion_tokens: int = -1  # -1: count `token_ids`; servers without ids report their own count
+
+    def __post_init__(self) -> None:
+        if self.completion_tokens < 0:
+            self.completion_tokens = len(self.token_ids)
+
+
+def to_chat(conversation: list[Message]) -> list[dict[str, str]]:
+    """Messages as chat-template / chat-API dicts (role + content only)."""
+    return [{"role": m.role, "content": m.content} for m in conversation]
+
+
+class Policy(ABC):
+    """A language model that writes assistant turns."""
+
+    #: model name recorded in trajectories (alias, path or hub id as the user gave it)
+    name: str = ""
+
+    @abstractmethod
+    def generate(self, conversations: list[list[Message]], params: SamplingParams) -> list[list[Generation]]:
+        """`params.n` generations for each conversation, in input order."""
+
+    @property
+    @abstractmethod
+    def context_length(self) -> int:
+        """Most tokens (prompt + generated) the model takes."""
+
+    def close(self) -> None:  # noqa: B027 - backends without resources need nothing
+        """Free model memory / connections."""
+
+    def __enter__(self) -> Policy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# name -> module that defines and registers it (imported lazily: vLLM and openai are optional extras)
+BACKEND_MODULES: dict[str, str] = {
+    "hf": "coevolve.agents.hf",
+    "vllm": "coevolve.agents.vllm",
+    "openai": "coevolve.agents.openai_api",
+}
+_BACKENDS: dict[str, type[Policy]] = {}
+
+
+def register_policy(name: str):
+    def decorate(cls: type[Policy]) -> type[Policy]:
+        _BACKENDS[name] = cls
+        return cls
+
+    return decorate
+
+
+def backend_names() -> list[str]:
+    return sorted(set(BACKEND_MODULES) | set(_BACKENDS))
+
+
+def make_policy(backend: str, model: str, **kwargs: Any) -> Policy:
+    """Build a policy: `make_policy("hf", "smollm2-135m", device="cpu")`."""
+    if backend not in _BACKENDS:
+        if backend not in BACKEND_MODULES:
+            raise name_error("policy backend", backend, backend_names())
+        importlib.import_module(BACKEND_MODULES[backend])
+    return _BACKENDS[backend](model, **kwargs)

@@ -1,0 +1,82 @@
+"""`coevolve eval`: evaluate a model on an environment split (greedy by default), resumable."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+from rich.table import Table
+
+from coevolve.agents.base import SamplingParams, backend_names
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("eval", help="evaluate a model on an environment split")
+    parser.add_argument("--model", required=True, help="alias (smollm2-135m), checkpoint dir or hub id")
+    parser.add_argument("--env", required=True, help="environment name, e.g. sciworld")
+    parser.add_argument("--split", required=True, help="split, e.g. unseen")
+    parser.add_argument("--out", required=True, help="output dir: episodes.jsonl + summary.json")
+    parser.add_argument("--limit", type=int, help="first N tasks of the split")
+    parser.add_argument("--backend", default="hf", choices=backend_names())
+    parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--max-new-tokens", type=int, default=512, help="per assistant turn (ETO: 512)")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument(
+        "--max-steps", type=int, help="smoke tests: stop episodes after N steps (below the benchmark's caps)"
+    )
+    parser.add_argument("--max-concurrent", type=int, default=16, help="live episodes per generation batch")
+    parser.add_argument("--num-workers", type=int, default=2, help="env worker processes (0 = in-process)")
+    parser.add_argument("--agent", default="target")
+    parser.add_argument("--data-label", default="official", choices=["official", "generated"])
+    parser.add_argument("--data-dir", help="folder laid out like the resource names (or COEVOLVE_DATA_DIR)")
+    parser.add_argument("--device", help="hf/vllm: device (default: cuda if available)")
+    parser.add_argument(
+        "--dtype", help="hf: float32 | bfloat16 | float16 (default: bf16 on GPU, fp32 on CPU)"
+    )
+    parser.add_argument(
+        "--threads", type=int, help="hf: torch CPU threads (1 is fastest on busy shared cores)"
+    )
+    parser.add_argument("--base-url", help="openai: server URL, e.g. http://127.0.0.1:8000/v1")
+    parser.set_defaults(func=run)
+
+
+def _policy_kwargs(args: argparse.Namespace) -> dict:
+    if args.backend == "hf":
+        kwargs = {"device": args.device, "dtype": args.dtype, "num_threads": args.threads}
+        return {k: v for k, v in kwargs.items() if v}
+    if args.backend == "openai":
+        return {"base_url": args.base_url} if args.base_url else {}
+    return {"dtype": args.dtype} if args.dtype else {}
+
+
+def run(args: argparse.Namespace) -> int:
+    from coevolve.evaluation.runner import evaluate
+
+    params = SamplingParams(
+        temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens, seed=args.seed
+    )
+    summary = evaluate(
+        args.model,
+        args.env,
+        args.split,
+        args.out,
+        limit=args.limit,
+        backend=args.backend,
+        params=params,
+        max_concurrent=args.max_concurrent,
+        num_workers=args.num_workers,
+        agent=args.agent,
+        data_label=args.data_label,
+        data_dir=args.data_dir,
+        policy_kwargs=_policy_kwargs(args),
+        max_steps=args.max_steps,
+    )
+    table = Table("metric", "value", title=f"{args.env} {args.split} · {args.model}")
+    for key in ("episodes", "avg_reward", "success_rate", "avg_steps", "parse_rate"):
+        value = summary[key]
+        table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+    table.add_row("end_reasons", ", ".join(f"{k}: {v}" for k, v in summary["end_reasons"].items()))
+    Console().print(table)
+    print(f"wrote {args.out}/episodes.jsonl and {args.out}/summary.json")
+    return 0
