@@ -64,6 +64,9 @@ case "$cmd" in
     ;;
   test)
     setup
+    # On a small shared CPU one intra-op thread per process avoids OpenMP spin contention with the
+    # simulator JVMs and the database (measured ~20x slower forwards with 2 threads beside a busy JVM).
+    export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
     "$VENV/bin/coevolve" db start
     exec "$VENV/bin/python" -m pytest -m "not slow" "$@"
     ;;
