@@ -24,6 +24,6 @@ def test_sciworld_eval_in_worker_process(tiny_model_dir, tmp_path):
     for traj in trajs:
         assert traj.messages[0].content.startswith("Task Description:\nYour task is to boil")
         assert traj.instruction.startswith("You are a helpful assistant to do some scientific experiment")
-        assert traj.num_steps == 2 and traj.meta == {"max_steps": 2}
+        assert traj.num_steps == 2 and traj.meta == {"with_examples": True, "max_steps": 2}
         for step in traj.steps:  # the model's text went to the simulator's wrapper, which answered
             assert step.observation.startswith("Observation:")

@@ -2,21 +2,35 @@
 
 Prompts are rendered with the tokenizer's chat template from `coevolve.models.load_tokenizer`, the same
 template training uses, so the token ids recorded at rollout are the ids training sees.
+
+With `prefix_cache` (default), the KV cache of each generation (prompt + generated ids) is kept in a
+bounded `PrefixCache`. The next call looks up each prompt's longest cached token-id prefix and only
+prefills the rest: a multi-turn episode re-sends its whole conversation every step, but only the new
+observation is new. Rows with different cached lengths share one batched `generate`: row i's input is
+`[pad] cached_i [pad] new_i`, its cache is left-padded the same way, and the attention mask's holes give
+each row the positions (mask cumsum) and attention it would have alone.
 """
 
 from __future__ import annotations
 
 import torch
-from transformers import GenerationConfig
+from transformers import DynamicCache, GenerationConfig
+from transformers.cache_utils import DynamicLayer
 
 from coevolve.agents.base import Generation, Policy, SamplingParams, register_policy, to_chat
+from coevolve.agents.prefix_cache import LayerKV, PrefixCache, common_prefix
 from coevolve.data.records import Message
 from coevolve.models import load_causal_lm, load_tokenizer
 
 
 @register_policy("hf")
 class HFPolicy(Policy):
-    """`batch_size` caps the rows of one `generate` call (None = all prompts at once)."""
+    """`batch_size` caps the rows of one `generate` call (None = all prompts at once).
+
+    `prefix_cache` reuses KV caches of earlier calls (see the module docstring); it applies to calls
+    with one output per prompt (greedy, or n == 1) and to models whose cache layers are all full
+    attention. `cache_entries` / `cache_tokens` bound the store.
+    """
 
     def __init__(
         self,
@@ -27,6 +41,9 @@ class HFPolicy(Policy):
         batch_size: int | None = None,
         max_context: int | None = None,
         num_threads: int | None = None,
+        prefix_cache: bool = True,
+        cache_entries: int = 64,
+        cache_tokens: int = 131072,
     ) -> None:
         if num_threads:
             # On shared CPUs, fewer intra-op threads than busy cores avoids OpenMP spin contention
@@ -44,6 +61,16 @@ class HFPolicy(Policy):
         self.pad_id = (
             self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else min(self.eos_ids)
         )
+        self.cache = (
+            PrefixCache(cache_entries, cache_tokens) if prefix_cache and self._plain_cache() else None
+        )
+        # prompt tokens sent vs served from the prefix cache (for benchmarks and logs)
+        self.stats = {"prompt_tokens": 0, "cached_tokens": 0}
+
+    def _plain_cache(self) -> bool:
+        """Only full-attention dynamic layers can be cropped and padded per row."""
+        cache = DynamicCache(config=self.model.config)
+        return bool(cache.layers) and all(type(layer) is DynamicLayer for layer in cache.layers)
 
     @property
     def context_length(self) -> int:
@@ -68,9 +95,12 @@ class HFPolicy(Policy):
         # Longest first so each batch pads little; rows do not influence each other's outputs.
         fits.sort(key=lambda i: -len(prompts[i]))
         size = self.batch_size or max(len(fits), 1)
+        cached = self.cache is not None and (params.greedy or params.n == 1)
+        run = self._generate_cached if cached else self._generate_batch
         for start in range(0, len(fits), size):
             chunk = fits[start : start + size]
-            for i, gens in zip(chunk, self._generate_batch([prompts[i] for i in chunk], params), strict=True):
+            self.stats["prompt_tokens"] += sum(len(prompts[i]) for i in chunk)
+            for i, gens in zip(chunk, run([prompts[i] for i in chunk], params), strict=True):
                 results[i] = gens
         return results
 
@@ -115,6 +145,86 @@ class HFPolicy(Policy):
             results.append(gens if per_prompt == params.n else [gens[0]] * params.n)
         return results
 
+    @torch.inference_mode()
+    def _generate_cached(self, prompts: list[list[int]], params: SamplingParams) -> list[list[Generation]]:
+        self._share_head(prompts)
+        hits = [self.cache.lookup(p) for p in prompts]
+        # At least one prompt token is always fed: generate needs logits for the first new token.
+        cached = [min(n, len(p) - 1) for (n, _), p in zip(hits, prompts, strict=True)]
+        self.stats["cached_tokens"] += sum(cached)
+        width_c = max(cached)
+        width_n = max(len(p) - c for p, c in zip(prompts, cached, strict=True))
+        rows, masks = [], []
+        for p, c in zip(prompts, cached, strict=True):
+            pad_c, pad_n = width_c - c, width_n - (len(p) - c)
+            rows.append([self.pad_id] * pad_c + p[:c] + [self.pad_id] * pad_n + p[c:])
+            masks.append([0] * pad_c + [1] * c + [0] * pad_n + [1] * (len(p) - c))
+        past = None
+        if width_c:
+            layers = [e.prefix(c) if e else None for (_, e), c in zip(hits, cached, strict=True)]
+            past = DynamicCache(ddp_cache_data=self._pad_left(layers, width_c))
+        mask = torch.tensor(masks, device=self.device)
+        config = self._generation_config(params)
+        config.return_dict_in_generate = True  # for the cache it grew
+        if params.seed is not None:
+            torch.manual_seed(params.seed)
+        out = self.model.generate(
+            input_ids=torch.tensor(rows, device=self.device),
+            attention_mask=mask,
+            past_key_values=past,
+            generation_config=config,
+            tokenizer=self.tokenizer if params.stop else None,
+        )
+        width = width_c + width_n
+        generated = out.sequences[:, width:].tolist()
+        self._keep(prompts, generated, mask, out.past_key_values, width)
+        results = []
+        for prompt, row in zip(prompts, generated, strict=True):
+            results.append([self._finish(row, len(prompt), params.stop)] * params.n)
+        return results
+
+    def _share_head(self, prompts: list[list[int]]) -> None:
+        """Prefill the prefix all prompts share (instruction + examples) once, before the batch does it B times."""
+        if len(prompts) < 2:
+            return
+        shared = min(len(p) for p in prompts) - 1
+        for p in prompts[1:]:
+            shared = common_prefix(prompts[0][:shared], p)
+        if shared < 2 or self.cache.lookup(prompts[0])[0] >= shared:
+            return
+        head = prompts[0][:shared]
+        known, entry = self.cache.lookup(head)
+        known = min(known, shared - 1)
+        past = DynamicCache(ddp_cache_data=self._pad_left([entry.prefix(known)], known)) if known else None
+        ids = torch.tensor([head[known:]], device=self.device)
+        out = self.model(input_ids=ids, past_key_values=past, use_cache=True, logits_to_keep=1)
+        self.cache.store(head, [(k[0].clone(), v[0].clone()) for k, v, *_ in out.past_key_values])
+
+    def _pad_left(self, layers: list[list[LayerKV] | None], width: int) -> list[LayerKV]:
+        """Stack per-row caches into [rows, heads, width, dim] tensors, left-padded with zeros (masked)."""
+        ref = next(row for row in layers if row)
+        batched = []
+        for layer, (k0, v0) in enumerate(ref):
+            keys = k0.new_zeros((len(layers), k0.shape[0], width, k0.shape[2]))
+            values = v0.new_zeros((len(layers), v0.shape[0], width, v0.shape[2]))
+            for r, row in enumerate(layers):
+                if row:
+                    k, v = row[layer]
+                    keys[r, :, width - k.shape[1] :] = k
+                    values[r, :, width - v.shape[1] :] = v
+            batched.append((keys, values))
+        return batched
+
+    def _keep(self, prompts, generated, mask, cache, width: int) -> None:
+        """Store each row's cache: its unpadded prompt positions plus the generated positions fed back."""
+        length = cache.get_seq_length()
+        tail = torch.arange(width, length, device=self.device)
+        kv = [(k, v) for k, v, *_ in cache]
+        for r, (prompt, row) in enumerate(zip(prompts, generated, strict=True)):
+            idx = torch.cat([mask[r].nonzero().squeeze(1), tail])
+            ids = prompt + row[: length - width]
+            self.cache.store(ids, [(k[r].index_select(1, idx), v[r].index_select(1, idx)) for k, v in kv])
+
     def _finish(self, row: list[int], prompt_tokens: int, stop: tuple[str, ...]) -> Generation:
         """Cut a generated row at its end-of-turn token or first stop string."""
         ids, reason = row, "length"
@@ -147,5 +257,7 @@ class HFPolicy(Policy):
 
     def close(self) -> None:
         self.model = None
+        if self.cache is not None:
+            self.cache.clear()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()

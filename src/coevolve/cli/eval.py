@@ -27,6 +27,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--max-concurrent", type=int, default=16, help="live episodes per generation batch")
     parser.add_argument("--num-workers", type=int, default=2, help="env worker processes (0 = in-process)")
+    parser.add_argument(
+        "--no-examples", action="store_true", help="drop the in-context example from prompts (SFT'd models)"
+    )
+    parser.add_argument(
+        "--no-prefix-cache",
+        action="store_true",
+        help="hf: re-prefill every prompt (no KV reuse across turns)",
+    )
     parser.add_argument("--agent", default="target")
     parser.add_argument("--data-label", default="official", choices=["official", "generated"])
     parser.add_argument("--data-dir", help="folder laid out like the resource names (or COEVOLVE_DATA_DIR)")
@@ -44,7 +52,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _policy_kwargs(args: argparse.Namespace) -> dict:
     if args.backend == "hf":
         kwargs = {"device": args.device, "dtype": args.dtype, "num_threads": args.threads}
-        return {k: v for k, v in kwargs.items() if v}
+        kwargs = {k: v for k, v in kwargs.items() if v}
+        return {**kwargs, "prefix_cache": False} if args.no_prefix_cache else kwargs
     if args.backend == "openai":
         return {"base_url": args.base_url} if args.base_url else {}
     return {"dtype": args.dtype} if args.dtype else {}
@@ -71,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         policy_kwargs=_policy_kwargs(args),
         max_steps=args.max_steps,
+        with_examples=not args.no_examples,
     )
     table = Table("metric", "value", title=f"{args.env} {args.split} · {args.model}")
     for key in ("episodes", "avg_reward", "success_rate", "avg_steps", "parse_rate"):

@@ -41,11 +41,13 @@ def evaluate(
     policy_kwargs: dict[str, Any] | None = None,
     show_progress: bool = True,
     max_steps: int | None = None,
+    with_examples: bool = True,
 ) -> dict[str, Any]:
     """Run (or finish) the evaluation in `out_dir` and return its summary.
 
     Pass `policy` to reuse a loaded model (the pipeline evaluates after each iteration); otherwise one
-    is built from `backend` and `model` and closed at the end.
+    is built from `backend` and `model` and closed at the end. `with_examples=False` drops the in-context
+    example from the prompt (for SFT'd models; ETO evaluates with it).
     """
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be >= 1, got {limit}")
@@ -76,6 +78,7 @@ def evaluate(
             env_kwargs=kwargs,
             show_progress=show_progress,
             max_steps=max_steps,
+            with_examples=with_examples,
         )
     finally:
         if own:

@@ -52,6 +52,7 @@ class RolloutSpec:
     max_concurrent: int = 16
     num_workers: int = 2
     backend_kwargs: dict[str, Any] = field(default_factory=dict)
+    with_examples: bool = True  # in-context example in rollout/eval prompts (ETO: on)
 
 
 @dataclass

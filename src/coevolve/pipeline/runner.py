@@ -319,6 +319,7 @@ class Pipeline:
                     iteration=k,
                     env_kwargs=spec.env_kwargs,
                     data_dir=cfg.data_dir,
+                    with_examples=cfg.rollout.with_examples,
                 )
                 tokens += sum(t.prompt_tokens + t.completion_tokens for t in trajs)
         finally:
@@ -444,6 +445,7 @@ class Pipeline:
                     iteration=k,
                     env_kwargs=spec.env_kwargs,
                     data_dir=cfg.data_dir,
+                    with_examples=cfg.rollout.with_examples,
                 )
         return {"avg_reward": {key: v["avg_reward"] for key, v in summaries.items()}}
 

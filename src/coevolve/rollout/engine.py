@@ -1,9 +1,10 @@
 """Batched multi-episode rollout: many live episodes, one generation call per step over all of them.
 
-Each loop iteration renders every live episode's conversation (instruction + OK + in-context examples +
-episode so far), asks the policy for one assistant turn per episode in a single batched call, then
-steps all environments in parallel through an `EnvPool`. A finished episode is appended to the run's
-JSONL at once, so a killed run loses at most the live episodes and a rerun skips finished keys.
+Each loop iteration renders every live episode's conversation (instruction + OK + in-context examples
+unless `with_examples` is off + episode so far), asks the policy for one assistant turn per episode in a
+single batched call, then steps all environments in parallel through an `EnvPool`. A finished episode is
+appended to the run's JSONL at once, so a killed run loses at most the live episodes and a rerun skips
+finished keys.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ class RolloutSettings:
     # Smoke tests only: end episodes after this many steps (end_reason "step_cap", reward so far), below
     # the benchmark's own caps. Off by default; a capped run is not comparable to published numbers.
     max_steps: int | None = None
+    # ETO prompts carry the in-context example; an SFT'd model does not need it (and prompts get far shorter).
+    with_examples: bool = True
 
     def __post_init__(self) -> None:
         if self.samples_per_task < 1:
@@ -172,7 +175,9 @@ class RolloutEngine:
 
     def _step(self, pool: Any, episodes: list[Episode], finish) -> None:
         """One batched generation over all live episodes, then one parallel env step."""
-        conversations = [self.template.messages(ep.messages) for ep in episodes]
+        conversations = [
+            self.template.messages(ep.messages, with_examples=self.settings.with_examples) for ep in episodes
+        ]
         generations = self.policy.generate(conversations, self.params)
         acting: list[tuple[Episode, Generation]] = []
         for ep, gens in zip(episodes, generations, strict=True):
@@ -234,8 +239,14 @@ class RolloutEngine:
             iteration=self.settings.iteration,
             prompt_tokens=ep.prompt_tokens,
             completion_tokens=ep.completion_tokens,
-            meta={"max_steps": self.settings.max_steps} if self.settings.max_steps else {},
+            meta=self._meta(),
         )
+
+    def _meta(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {"with_examples": self.settings.with_examples}
+        if self.settings.max_steps:
+            meta["max_steps"] = self.settings.max_steps
+        return meta
 
     def _progress(self) -> Progress:
         return Progress(
@@ -269,6 +280,7 @@ def run_rollouts(
     data_dir: str | None = None,
     show_progress: bool = True,
     max_steps: int | None = None,
+    with_examples: bool = True,
 ) -> list[Trajectory]:
     """Roll out `policy` on every task `samples_per_task` times; returns all finished episodes (old + new)."""
     settings = RolloutSettings(
@@ -282,5 +294,6 @@ def run_rollouts(
         data_dir=data_dir,
         show_progress=show_progress,
         max_steps=max_steps,
+        with_examples=with_examples,
     )
     return RolloutEngine(env_name, policy, settings).run(tasks, Path(out_path))
