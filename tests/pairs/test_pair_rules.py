@@ -127,6 +127,16 @@ def test_envs_never_mix_and_prompts_must_match():
     assert eto_pairs({"1": make_expert("1")}, [other], PairSettings(prompt_mismatch="skip")) == []
 
 
+def test_task_header_and_instruction_layout_do_not_split_a_pair():
+    expert = make_expert("1")
+    rollout = make_traj("1", 0.0)
+    rollout.messages[0].content = "Task Description:\n" + rollout.messages[0].content
+    rollout.instruction = "another copy of the instruction"
+    (pair,) = eto_pairs({"1": expert}, [rollout])
+    assert pair.prompt[0].content == expert.instruction
+    assert pair.prompt[2].content == expert.messages[0].content
+
+
 # ------------------------------------------------------------------ failure agent
 
 

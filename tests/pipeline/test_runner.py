@@ -115,6 +115,6 @@ def test_edited_finished_stage_is_refused(tmp_path, tiny_model_dir):
     with pytest.raises(ConfigChanged, match="sft.learning_rate"):
         Pipeline(edited, run_dir).run()
     # asked for: recompute from the SFT stage under the new config
-    Pipeline(edited, run_dir).run(accept_config_change=True, redo_from="sft")
+    Pipeline(edited, run_dir).run(redo_from="sft")
     done = json.loads((run_dir / "checkpoints/sft/training_done.json").read_text())
     assert done["settings"]["learning_rate"] == 0.5

@@ -45,6 +45,7 @@ class HFPolicy(Policy):
         cache_entries: int = 64,
         cache_tokens: int = 131072,
     ) -> None:
+        self._threads_before = torch.get_num_threads()
         if num_threads:
             # On shared CPUs, fewer intra-op threads than busy cores avoids OpenMP spin contention
             # (measured: a SmolLM2 forward 0.65 s with 1 thread vs 13-19 s with 2 beside a busy JVM).
@@ -259,5 +260,6 @@ class HFPolicy(Policy):
         self.model = None
         if self.cache is not None:
             self.cache.clear()
+        torch.set_num_threads(self._threads_before)  # training after a rollout gets its threads back
         if torch.cuda.is_available():
             torch.cuda.empty_cache()

@@ -52,9 +52,11 @@ class OpenAIPolicy(Policy):
 
     def generate(self, conversations: list[list[Message]], params: SamplingParams) -> list[list[Generation]]:
         with ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, len(conversations)))) as pool:
-            return list(pool.map(lambda c: self._one(c, params), conversations))
+            # One seed per request, so identical prompts (samples of one task) draw different completions.
+            seeds = [None if params.seed is None else params.seed + row for row in range(len(conversations))]
+            return list(pool.map(lambda c, seed: self._one(c, params, seed), conversations, seeds))
 
-    def _one(self, conversation: list[Message], params: SamplingParams) -> list[Generation]:
+    def _one(self, conversation: list[Message], params: SamplingParams, seed: int | None) -> list[Generation]:
         try:
             response = self.client.chat.completions.create(
                 model=self.name,
@@ -64,7 +66,7 @@ class OpenAIPolicy(Policy):
                 max_tokens=params.max_new_tokens,
                 stop=list(params.stop) or None,
                 n=params.n,
-                seed=params.seed,
+                seed=seed,
             )
         except self._openai.BadRequestError as exc:
             if any(phrase in str(exc).lower() for phrase in CONTEXT_ERRORS):

@@ -78,14 +78,19 @@ class VLLMPolicy(Policy):
                 fits.append(i)
         if not fits:
             return results
-        sampling = VSamplingParams(
-            n=params.n,
-            temperature=params.temperature,
-            top_p=params.top_p,
-            max_tokens=params.max_new_tokens,
-            stop=list(params.stop) or None,
-            seed=params.seed,
-        )
+        # One seed per request: with a shared seed, identical prompts (several samples of one task)
+        # would draw identical completions.
+        sampling = [
+            VSamplingParams(
+                n=params.n,
+                temperature=params.temperature,
+                top_p=params.top_p,
+                max_tokens=params.max_new_tokens,
+                stop=list(params.stop) or None,
+                seed=None if params.seed is None else params.seed + row,
+            )
+            for row in range(len(fits))
+        ]
         outputs = self.llm.chat(
             [to_chat(conversations[i]) for i in fits],
             sampling_params=sampling,

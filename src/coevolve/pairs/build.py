@@ -39,13 +39,22 @@ def is_failure(traj: Trajectory) -> bool:
 # ------------------------------------------------------------------ pair pieces
 
 
+# ScienceWorld rollouts start with this header; ETO's expert files do not, and ETO strips it from
+# rollouts when it builds pairs so that both sides share one prompt.
+TASK_HEADER = "Task Description:\n"
+
+
+def task_turn(text: str) -> str:
+    return text[len(TASK_HEADER) :] if text.startswith(TASK_HEADER) else text
+
+
 def pair_prompt(traj: Trajectory) -> list[Message]:
     if not traj.messages or traj.messages[0].role != "user":
         raise RecordError(f"{traj.key}: an episode must start with the task turn (user)")
     return [
         Message("user", traj.instruction),
         Message("assistant", ACK),
-        Message("user", traj.messages[0].content),
+        Message("user", task_turn(traj.messages[0].content)),
     ]
 
 
@@ -71,7 +80,9 @@ def limit_reject(rejected: list[Message], chosen_len: int, settings: PairSetting
 
 
 def _same_prompt(a: list[Message], b: list[Message]) -> bool:
-    return all(x.content.strip() == y.content.strip() for x, y in zip(a, b, strict=True))
+    """Same task turn. The instructions may differ in layout (ETO's expert files were written with
+    another copy of the instruction than the evaluation prompt); the pair takes the chosen side's."""
+    return a[-1].content.strip() == b[-1].content.strip()
 
 
 def make_pair(
@@ -93,7 +104,7 @@ def make_pair(
             return None
         raise ValueError(
             f"task {chosen.task.env}/{chosen.task.id}: chosen ({chosen.agent}) and rejected ({rejected.agent}) "
-            "have different instructions or first task turns; a pair needs one prompt"
+            "have different first task turns; a pair needs one prompt"
         )
     good, bad = episode_side(chosen), episode_side(rejected)
     full_len = len(bad)

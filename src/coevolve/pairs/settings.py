@@ -62,7 +62,8 @@ class PairSettings:
     Consistency:
 
         prompt_mismatch (`str`, defaults to `"error"`):
-            Two sides of a pair must share the prompt (instruction and first task turn). `"error"`
+            Two sides of a pair must share the first task turn (ScienceWorld's `Task Description:`
+            header is ignored, as ETO strips it); the pair's instruction is the chosen side's. `"error"`
             raises naming the task; `"skip"` drops the pair.
     """
 

@@ -87,7 +87,9 @@ class RunConfig:
     dpo: dict[str, Any] = field(default_factory=dict)  # coevolve.training.DPOSettings fields (both agents)
     pairs: dict[str, Any] = field(default_factory=dict)  # coevolve.pairs.PairSettings fields
     target_sampling: SamplingSpec = field(default_factory=SamplingSpec)
-    aux_sampling: SamplingSpec = field(default_factory=SamplingSpec)
+    # The failure agent starts as a copy of the SFT model: sampled at 0.7 its first rollouts differ from the
+    # target's greedy ones, so iteration 1 already yields failure pairs (greedy copies would all tie).
+    aux_sampling: SamplingSpec = field(default_factory=lambda: SamplingSpec(temperature=0.7))
     eval_sampling: SamplingSpec = field(default_factory=SamplingSpec)
     rollout: RolloutSpec = field(default_factory=RolloutSpec)
     launcher: LauncherSpec = field(default_factory=LauncherSpec)
@@ -96,7 +98,7 @@ class RunConfig:
     sft_checkpoint: str | None = None  # start from this SFT model instead of training one
 
     def fingerprint(
-        self, exclude: tuple[str, ...] = ("iterations", "eval_every_iteration")
+        self, exclude: tuple[str, ...] = ("iterations", "eval_every_iteration", "data_dir")
     ) -> dict[str, Any]:
         """Flattened config used to detect edits of finished stages."""
         data = {k: v for k, v in dataclasses.asdict(self).items() if k not in exclude}

@@ -45,9 +45,16 @@ def demo_settings(quick: bool) -> dict[str, Any]:
         "sft": {"epochs": 1 if quick else 3, "learning_rate": 5e-5, "batch_size": 8, "micro_batch_size": 2},
         "dpo": {"epochs": 1 if quick else 2, "learning_rate": 2e-6, "batch_size": 8, "micro_batch_size": 2},
         "target_sampling": {"max_new_tokens": 64 if quick else 96},
-        "aux_sampling": {"max_new_tokens": 64 if quick else 96},
+        "aux_sampling": {"max_new_tokens": 64 if quick else 96, "temperature": 0.7},
         "eval_sampling": {"max_new_tokens": 64 if quick else 96},
-        "rollout": {"backend": "hf", "max_concurrent": 16, "num_workers": 2},
+        # An SFT'd model needs no in-context example; one torch thread beside the simulator JVMs.
+        "rollout": {
+            "backend": "hf",
+            "max_concurrent": 16,
+            "num_workers": 2,
+            "with_examples": False,
+            "backend_kwargs": {"num_threads": 1},
+        },
     }
 
 

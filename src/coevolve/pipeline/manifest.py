@@ -67,8 +67,8 @@ class Manifest:
             )
             raise ConfigChanged(
                 f"{self.path.parent}: the config changed since stages {self.finished_stages()} finished:\n"
-                f"{details}\nRerun with the original config, use --redo-from STAGE to recompute from a stage, "
-                "or --accept-config-change to keep the finished stages as they are."
+                f"{details}\nRerun with the original config, use --redo-from STAGE to recompute from a stage under "
+                "the new config, or --accept-config-change to keep the finished stages as they are."
             )
         self.fingerprint = fingerprint
         self.save()

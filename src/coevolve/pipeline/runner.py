@@ -125,7 +125,8 @@ class Pipeline:
         return stages
 
     def run(self, accept_config_change: bool = False, redo_from: str | None = None) -> dict[str, Any]:
-        self.manifest.check_config(self.config.fingerprint(), accept_config_change)
+        # --redo-from recomputes from a stage under the new config; earlier stages stay as they are
+        self.manifest.check_config(self.config.fingerprint(), accept_config_change or redo_from is not None)
         (self.run_dir / "config.yaml").write_text(to_yaml(self.config), encoding="utf-8")
         plan = self.stages()
         if redo_from:
@@ -301,7 +302,7 @@ class Pipeline:
         from coevolve.rollout import run_rollouts
 
         cfg = self.config
-        params = self._params(sampling, k)
+        params = self._params(sampling, k, agent)
         policy = make_policy(cfg.rollout.backend, model, **cfg.rollout.backend_kwargs)
         tokens = 0
         try:
@@ -326,14 +327,14 @@ class Pipeline:
             policy.close()
         return {"tokens": tokens}
 
-    def _params(self, sampling: SamplingSpec, k: int):
+    def _params(self, sampling: SamplingSpec, k: int, agent: str = "target"):
         from coevolve.agents import SamplingParams
 
         return SamplingParams(
             temperature=sampling.temperature,
             top_p=sampling.top_p,
             max_new_tokens=sampling.max_new_tokens,
-            seed=self.config.seed + k,
+            seed=self.config.seed + 1000 * k + (0 if agent == "target" else 500),  # agents draw apart
         )
 
     def explore(self, k: int) -> dict[str, Any]:

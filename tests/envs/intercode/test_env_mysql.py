@@ -177,6 +177,20 @@ def test_long_query_is_cut_off(db_server):
         assert run(env, "SELECT count(*) FROM country").observation.startswith("Observation: [(")
 
 
+def test_session_settings_do_not_carry_over_to_the_next_episode(db_server):
+    with IntercodeSqlEnv(statement_timeout=0.3) as env:
+        task = next(t for t in env.tasks("test") if t.meta["db"] == "world_1")
+        env.reset(task)
+        run(env, "SET max_statement_time = 0")
+        assert run(env, "SELECT @@max_statement_time").observation == "Observation: [(0.0,)]"
+        env.reset(task)
+        assert run(env, "SELECT @@max_statement_time").observation == "Observation: [(0.3,)]"
+        assert (
+            "max_statement_time exceeded"
+            in run(env, "SELECT count(*) FROM city a, city b, city c").observation
+        )
+
+
 def test_killed_connection_is_reopened_and_the_step_retried(env):
     task = find_task(env, ORDERED_GOLD)
     env.reset(task)

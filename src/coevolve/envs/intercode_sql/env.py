@@ -88,6 +88,8 @@ class IntercodeSqlEnv(Env):
         return actions.format_sql_action(thought, action)
 
     def _reset(self, task: Task) -> str:
+        if self.agent.tainted:  # a SET in the last episode (e.g. of max_statement_time) must not carry over
+            self.agent.close()
         self.agent.use(task.meta["db"])
         self.last_output = None  # InterCode's `use <db>` leaves no result: submit now scores 0
         return task.instruction
