@@ -33,7 +33,8 @@ def demo_settings(quick: bool) -> dict[str, Any]:
     Learning rates are higher than the paper's (1e-5 SFT, 1e-6 DPO for 7B models): a 135M model on a
     handful of examples moves little in the few optimizer steps a CPU budget allows.
     """
-    train, evals = 2, 2
+    train, evals = (1, 1) if quick else (2, 2)
+    tokens = 32 if quick else 48
     return {
         "base_model": "smollm2-135m",
         "iterations": 1 if quick else 2,
@@ -62,9 +63,9 @@ def demo_settings(quick: bool) -> dict[str, Any]:
             "micro_batch_size": 1,
             "max_length": 768,
         },
-        "target_sampling": {"max_new_tokens": 48},
-        "aux_sampling": {"max_new_tokens": 48, "temperature": 0.7},
-        "eval_sampling": {"max_new_tokens": 48},
+        "target_sampling": {"max_new_tokens": tokens},
+        "aux_sampling": {"max_new_tokens": tokens, "temperature": 0.7},
+        "eval_sampling": {"max_new_tokens": tokens},
         "eval_every_iteration": False,
         # An SFT'd model needs no in-context example; one torch thread beside the simulator JVMs.
         "rollout": {
