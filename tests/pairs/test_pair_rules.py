@@ -4,7 +4,16 @@ import pytest
 from pair_fixtures import make_expert, make_traj
 
 from coevolve.data.records import pair_from_dict, to_dict
-from coevolve.pairs import PairSettings, eto_pairs, experts_by_id, failure_pairs, positive_pairs, target_pairs
+from coevolve.pairs import (
+    PairSettings,
+    eto_pairs,
+    experts_by_id,
+    failure_pairs,
+    pair_stats,
+    positive_pairs,
+    prompt_check,
+    target_pairs,
+)
 
 
 def _valid(pairs):
@@ -118,23 +127,54 @@ def test_rollout_without_assistant_turn_gives_no_pair():
     assert eto_pairs({"1": make_expert("1")}, [empty]) == []
 
 
-def test_envs_never_mix_and_prompts_must_match():
+def test_envs_never_mix_and_a_remaining_prompt_mismatch_is_kept_counted_or_refused():
     with pytest.raises(ValueError, match="env"):
         eto_pairs({"1": make_expert("1", env="sciworld")}, [make_traj("1", 0.0)])
-    other = make_traj("1", 0.0, first="a different task text")
+    expert, other = make_expert("1"), make_traj("1", 0.0, first="a different task text")
+    (pair,) = eto_pairs({"1": expert}, [other])  # default "keep": ETO never checks
+    assert pair.prompt[2].content == "Task 1" and pair.meta["prompt_mismatch"] == "text"
+    assert pair_stats([pair])["prompt_mismatch"] == {"text": 1}
     with pytest.raises(ValueError, match="first task turn"):
-        eto_pairs({"1": make_expert("1")}, [other])
-    assert eto_pairs({"1": make_expert("1")}, [other], PairSettings(prompt_mismatch="skip")) == []
+        eto_pairs({"1": expert}, [other], PairSettings(prompt_mismatch="error"))
+    assert eto_pairs({"1": expert}, [other], PairSettings(prompt_mismatch="skip")) == []
+    check = prompt_check({"1": expert}, [other, make_traj("2", 0.0)])
+    assert check == {"checked": 1, "mismatched": 1, "by_reason": {"text": 1}, "tasks": {"text": ["1"]}}
 
 
-def test_task_header_and_instruction_layout_do_not_split_a_pair():
-    expert = make_expert("1")
-    rollout = make_traj("1", 0.0)
-    rollout.messages[0].content = "Task Description:\n" + rollout.messages[0].content
+def test_prompt_is_the_experts_own_task_turn_and_instruction():
+    expert = make_expert("0_1", env="sciworld")
+    rollout = make_traj("0_1", 0.0, env="sciworld", first="Task Description:\nTask 0_1")
     rollout.instruction = "another copy of the instruction"
-    (pair,) = eto_pairs({"1": expert}, [rollout])
+    (pair,) = eto_pairs({"0_1": expert}, [rollout])
     assert pair.prompt[0].content == expert.instruction
-    assert pair.prompt[2].content == expert.messages[0].content
+    assert pair.prompt[2].content == "Task 0_1" and "prompt_mismatch" not in pair.meta
+
+
+def test_sciworld_header_kept_when_the_expert_has_it():
+    """Gold-path experts keep the header: the prompt must keep it too (decided by the expert data)."""
+    expert = make_expert("0_1", env="sciworld")
+    expert.messages[0].content = "Task Description:\nTask 0_1"
+    rollout = make_traj("0_1", 0.0, env="sciworld", first="Task Description:\nTask 0_1")
+    (pair,) = eto_pairs({"0_1": expert}, [rollout])
+    assert pair.prompt[2].content == "Task Description:\nTask 0_1"
+    (fail,) = failure_pairs(
+        [rollout], [make_traj("0_1", 0.5, env="sciworld", agent="failure", first=rollout.messages[0].content)]
+    )
+    assert fail.prompt[2].content == "Task Description:\nTask 0_1"
+
+
+def test_webshop_prefix_ignored_and_price_cap_difference_named():
+    page = (
+        "WebShop [SEP] Instruction: [SEP] i need red socks, and price lower than 40.00 dollars [SEP] Search"
+    )
+    expert = make_expert("7")
+    expert.messages[0].content = page
+    old_style = make_traj("7", 0.0, first="Observation:\n" + page)
+    (pair,) = eto_pairs({"7": expert}, [old_style])
+    assert pair.prompt[2].content == page and "prompt_mismatch" not in pair.meta
+    other_cap = make_traj("7", 0.0, first=page.replace("40.00", "50.00"))
+    (pair,) = eto_pairs({"7": expert}, [other_cap])
+    assert pair.prompt[2].content == page and pair.meta["prompt_mismatch"] == "price_cap"
 
 
 # ------------------------------------------------------------------ failure agent

@@ -110,6 +110,21 @@ class Env(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook, most envs hold nothing
         """Release processes and connections."""
 
+    # ------------------------------------------------------------ expert files vs rollouts
+
+    @classmethod
+    def task_turn_key(cls, text: str) -> str:
+        """A first task turn without this env's presentation details (a header, a prefix), so that one
+        task's turn compares equal across rollouts, gold-path experts and ETO/IPR expert files."""
+        return text.strip()
+
+    @classmethod
+    def task_turn_difference(cls, first_turn: str, expert_turn: str) -> str | None:
+        """How an expert's task turn relates to this env's first turn of the same task: None when they
+        show the same task once `task_turn_key` is applied to both, else a short reason that the pair
+        statistics count ("text" here; envs name differences they know, e.g. WebShop's price cap)."""
+        return None if cls.task_turn_key(first_turn) == cls.task_turn_key(expert_turn) else "text"
+
     # ------------------------------------------------------------ episode driver
 
     def check_split(self, split: str) -> str:

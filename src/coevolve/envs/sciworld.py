@@ -190,6 +190,13 @@ class SciWorldEnv(Env):
             description = description[len(TASK_HEADER) :]
         return description
 
+    @classmethod
+    def task_turn_key(cls, text: str) -> str:
+        """Without the "Task Description:\\n" header: gold-path experts and rollouts keep it, ETO's
+        expert files drop it (ETO strips it from rollouts when it builds pairs)."""
+        text = text.strip()
+        return text[len(TASK_HEADER) :].strip() if text.startswith(TASK_HEADER) else text
+
     def _step(self, action: str) -> StepResult:
         # The server directly, not `sim.step`: that also computes look/inventory/valid actions for
         # its info dict, which we never use and which make a step ~6x slower.

@@ -8,6 +8,7 @@ from coevolve.pairs.build import (
     is_failure,
     is_success,
     positive_pairs,
+    prompt_check,
     target_pairs,
 )
 from coevolve.pairs.settings import PairSettings
@@ -25,5 +26,6 @@ __all__ = [
     "is_success",
     "pair_stats",
     "positive_pairs",
+    "prompt_check",
     "target_pairs",
 ]

@@ -1,8 +1,16 @@
 """Preference pairs from rollouts: ETO, failure-agent (`D_fail`), target (`D_tgt`) and positive-agent sets.
 
 Pure functions over `coevolve.data.records`; no I/O. Every pair shares one prompt, [instruction, "OK",
-first task turn], and its sides are the rest of each episode up to its last assistant turn (a final
-observation is dropped: it is never trained on and a DPO side must end with the model's turn).
+first task turn], taken from its chosen side as ETO does (`construct_preference.py`): the expert's own
+instruction and task turn for expert-chosen pairs, the rollout's for reversed ones. Its sides are the
+rest of each episode up to its last assistant turn (a final observation is dropped: it is never trained
+on and a DPO side must end with the model's turn).
+
+The two sides' task turns are compared with the environment's own rule (`Env.task_turn_difference`:
+WebShop ignores an "Observation:\\n" prefix, ScienceWorld its "Task Description:\\n" header), so
+gold-path experts, which keep the header, give prompts with it, and ETO's files, which lack it, without.
+A difference that remains (e.g. WebShop's price cap text) is recorded in the pair's meta and counted in
+the statistics; `PairSettings.prompt_mismatch` decides whether such a pair is kept (ETO: it never checks).
 
 Trajectories are grouped by (env, task id); `experts` are keyed by task id and must come from the same
 environment as the rollouts (a mismatch raises), so trajectories of different environments never mix.
@@ -11,10 +19,13 @@ environment as the rollouts (a mismatch raises), so trajectories of different en
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 from coevolve.data.formats import ACK
 from coevolve.data.records import SUCCESS_REWARD, Message, PreferencePair, RecordError, Trajectory
+from coevolve.envs.registry import get_env_class
 from coevolve.pairs.settings import PairSettings
 
 TaskKey = tuple[str, str]
@@ -39,23 +50,43 @@ def is_failure(traj: Trajectory) -> bool:
 # ------------------------------------------------------------------ pair pieces
 
 
-# ScienceWorld rollouts start with this header; ETO's expert files do not, and ETO strips it from
-# rollouts when it builds pairs so that both sides share one prompt.
-TASK_HEADER = "Task Description:\n"
-
-
-def task_turn(text: str) -> str:
-    return text[len(TASK_HEADER) :] if text.startswith(TASK_HEADER) else text
+def first_turn(traj: Trajectory) -> str:
+    if not traj.messages or traj.messages[0].role != "user":
+        raise RecordError(f"{traj.key}: an episode must start with the task turn (user)")
+    return traj.messages[0].content
 
 
 def pair_prompt(traj: Trajectory) -> list[Message]:
-    if not traj.messages or traj.messages[0].role != "user":
-        raise RecordError(f"{traj.key}: an episode must start with the task turn (user)")
-    return [
-        Message("user", traj.instruction),
-        Message("assistant", ACK),
-        Message("user", task_turn(traj.messages[0].content)),
-    ]
+    """[instruction, "OK", first task turn] exactly as this trajectory has them."""
+    return [Message("user", traj.instruction), Message("assistant", ACK), Message("user", first_turn(traj))]
+
+
+def task_turn_difference(a: Trajectory, b: Trajectory) -> str | None:
+    """None when two trajectories of one task show the same task turn by their env's rule, else why not."""
+    return get_env_class(a.task.env).task_turn_difference(first_turn(a), first_turn(b))
+
+
+def prompt_check(experts: dict[str, Trajectory], rollouts: Iterable[Trajectory]) -> dict[str, Any]:
+    """How the rollouts' task turns compare with their experts': rollouts checked, and the ones that
+    differ per reason with a few task ids, for the pair statistics (a mismatch never goes unreported)."""
+    checked, reasons, examples = 0, Counter(), {}
+    for traj in rollouts:
+        expert = experts.get(traj.task.id)
+        if expert is None or expert.task.env != traj.task.env:
+            continue
+        checked += 1
+        reason = task_turn_difference(traj, expert)
+        if reason is not None:
+            reasons[reason] += 1
+            examples.setdefault(reason, [])
+            if len(examples[reason]) < 5 and traj.task.id not in examples[reason]:
+                examples[reason].append(traj.task.id)
+    return {
+        "checked": checked,
+        "mismatched": sum(reasons.values()),
+        "by_reason": dict(reasons),
+        "tasks": examples,
+    }
 
 
 def episode_side(traj: Trajectory) -> list[Message]:
@@ -79,12 +110,6 @@ def limit_reject(rejected: list[Message], chosen_len: int, settings: PairSetting
     return cut or None
 
 
-def _same_prompt(a: list[Message], b: list[Message]) -> bool:
-    """Same task turn. The instructions may differ in layout (ETO's expert files were written with
-    another copy of the instruction than the evaluation prompt); the pair takes the chosen side's."""
-    return a[-1].content.strip() == b[-1].content.strip()
-
-
 def make_pair(
     kind: str,
     chosen: Trajectory,
@@ -97,14 +122,17 @@ def make_pair(
     cut_reject: bool,
     reversed_: bool = False,
 ) -> PreferencePair | None:
-    """One pair, or None when a side has no assistant turn, the cut empties it, or `drop` applies."""
+    """One pair, or None when a side has no assistant turn, the cut empties it, `drop` applies, or the
+    task turns differ and `prompt_mismatch` is "skip". The prompt is the chosen side's (as ETO); the
+    instructions may differ in layout (ETO's expert files use another copy than its evaluation prompt)."""
     prompt = pair_prompt(chosen)
-    if not _same_prompt(prompt, pair_prompt(rejected)):
+    mismatch = task_turn_difference(rejected, chosen)
+    if mismatch is not None and settings.prompt_mismatch != "keep":
         if settings.prompt_mismatch == "skip":
             return None
         raise ValueError(
             f"task {chosen.task.env}/{chosen.task.id}: chosen ({chosen.agent}) and rejected ({rejected.agent}) "
-            "have different first task turns; a pair needs one prompt"
+            f"have different first task turns ({mismatch}); set pairs.prompt_mismatch to keep or skip"
         )
     good, bad = episode_side(chosen), episode_side(rejected)
     full_len = len(bad)
@@ -132,6 +160,7 @@ def make_pair(
             "rejected_sample": rejected.sample_index,
             "reversed": reversed_,
             "truncated": len(bad) < full_len,
+            **({"prompt_mismatch": mismatch} if mismatch else {}),
         },
     )
 

@@ -8,12 +8,12 @@ from typing import Literal
 Truncation = Literal["cut", "drop", "keep"]
 MultiSample = Literal["all", "best_worst"]
 SubSuccessExpert = Literal["reverse", "skip", "keep"]
-PromptMismatch = Literal["error", "skip"]
+PromptMismatch = Literal["keep", "skip", "error"]
 
 TRUNCATIONS: tuple[str, ...] = ("cut", "drop", "keep")
 MULTI_SAMPLES: tuple[str, ...] = ("all", "best_worst")
 SUB_SUCCESS_EXPERTS: tuple[str, ...] = ("reverse", "skip", "keep")
-PROMPT_MISMATCHES: tuple[str, ...] = ("error", "skip")
+PROMPT_MISMATCHES: tuple[str, ...] = ("keep", "skip", "error")
 
 
 @dataclass
@@ -25,9 +25,9 @@ class PairSettings:
         truncation (`str`, defaults to `"cut"`):
             What to do with a rejected rollout longer than the expert + `max_extra_messages` messages.
             `"cut"` keeps its first messages, ending on an assistant turn; `"drop"` drops the pair;
-            `"keep"` keeps the whole rollout. ETO's code slices the reject to the expert length + 10
-            messages, which leaves it ending on an observation, and then drops every pair that does
-            not end on an assistant turn: in effect ETO *drops* over-long rejects (`"drop"`).
+            `"keep"` keeps the whole rollout. `"cut"` is ETO's rule: `construct_preference.py` keeps
+            `pred[:len(golden) + 10][1:]`, which ends on a model turn, so ETO cuts an over-long reject to
+            the expert's length + 5 turns and keeps the pair; it does not drop it.
         max_extra_messages (`int`, defaults to `10`):
             Messages allowed beyond the expert's episode (ETO: 10 messages = 5 turns).
 
@@ -61,10 +61,13 @@ class PairSettings:
 
     Consistency:
 
-        prompt_mismatch (`str`, defaults to `"error"`):
-            Two sides of a pair must share the first task turn (ScienceWorld's `Task Description:`
-            header is ignored, as ETO strips it); the pair's instruction is the chosen side's. `"error"`
-            raises naming the task; `"skip"` drops the pair.
+        prompt_mismatch (`str`, defaults to `"keep"`):
+            A pair's prompt is its chosen side's instruction and task turn (the expert's for expert-chosen
+            pairs, as ETO). The other side's task turn is compared with the environment's rule
+            (`Env.task_turn_difference`: WebShop's `Observation:` prefix and ScienceWorld's
+            `Task Description:` header do not count). A remaining difference (e.g. WebShop's price cap
+            text in ETO's expert file) is recorded in the pair's meta and counted in the statistics;
+            `"keep"` keeps the pair (ETO never checks), `"skip"` drops it, `"error"` raises naming the task.
     """
 
     truncation: Truncation = "cut"
@@ -78,7 +81,7 @@ class PairSettings:
     sub_success_expert: SubSuccessExpert = "reverse"
     failure_agent_successes: Literal["drop", "positive"] = "drop"
     success_sft_weight: float = 0.0
-    prompt_mismatch: PromptMismatch = "error"
+    prompt_mismatch: PromptMismatch = "keep"
 
     def __post_init__(self) -> None:
         for name, valid in (

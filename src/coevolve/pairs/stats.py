@@ -33,7 +33,8 @@ def pair_stats(pairs: list[PreferencePair]) -> dict[str, Any]:
     """Counts per kind, reward gaps (chosen - rejected), hard-negative share of rejects, tasks covered.
 
     `hard_negative_share` is the share of pairs whose rejected side is a hard negative; `tasks` counts
-    distinct (env, task id). `per_kind` repeats the numbers for each kind.
+    distinct (env, task id); `prompt_mismatch` counts pairs per task-turn difference reason (see
+    `pairs.build.prompt_check` for the count over all rollouts). `per_kind` repeats the numbers for each kind.
     """
     kinds = sorted({p.kind for p in pairs})
     per_kind = {}
@@ -53,5 +54,9 @@ def pair_stats(pairs: list[PreferencePair]) -> dict[str, Any]:
         "sft_pairs": sum(p.sft_weight > 0 for p in pairs),
         "reversed": sum(bool(p.meta.get("reversed")) for p in pairs),
         "truncated": sum(bool(p.meta.get("truncated")) for p in pairs),
+        # pairs whose sides' task turns differ beyond the env's rule (kept under prompt_mismatch=keep)
+        "prompt_mismatch": dict(
+            Counter(p.meta["prompt_mismatch"] for p in pairs if p.meta.get("prompt_mismatch"))
+        ),
         "per_kind": per_kind,
     }

@@ -369,7 +369,10 @@ class Pipeline:
             path = self.run_dir / f"iter{k}" / "rollouts_new" / env / f"{agent}.jsonl"
         return trajectory_file(path).read()
 
-    def _write_pairs(self, path: Path, pairs: list[PreferencePair]) -> dict[str, Any]:
+    def _write_pairs(
+        self, path: Path, pairs: list[PreferencePair], checks: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The pair file and its stats; `checks` (per env) compare rollout and expert task turns."""
         from coevolve.pairs import pair_stats
 
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -377,6 +380,12 @@ class Pipeline:
         with JsonlWriter(path) as writer:
             writer.write_all(pairs)
         stats = pair_stats(pairs)
+        if checks:
+            stats["prompt_check"] = checks
+            for env, c in checks.items():
+                if c["mismatched"]:
+                    counts = f"{c['mismatched']} of {c['checked']} rollouts"
+                    log.warning("%s: %s differ from their expert's task turn %s", env, counts, c["by_reason"])
         stats_path = path.parent / "stats.json"
         all_stats = json.loads(stats_path.read_text()) if stats_path.exists() else {}
         all_stats[path.stem] = stats
@@ -392,36 +401,37 @@ class Pipeline:
             raise ConfigError(f"config 'pairs': {exc}") from exc
 
     def make_aux_pairs(self, k: int) -> dict[str, Any]:
-        from coevolve.pairs import failure_pairs, positive_pairs
+        from coevolve.pairs import failure_pairs, positive_pairs, prompt_check
 
-        settings, pairs = self._pair_settings(), []
+        settings, pairs, checks = self._pair_settings(), [], {}
         for spec in self.config.envs:
             target = self.rollouts(k, spec.name, "target")
             aux = self.rollouts(k, spec.name, self.aux_name)
             if self.config.aux_agent == "failure":
                 pairs += failure_pairs(target, aux, settings)
             else:
-                pairs += positive_pairs(self.experts(spec.name), target, aux, settings)
-        return self._write_pairs(self.pairs_path(k, "aux"), pairs)
+                experts = self.experts(spec.name)
+                pairs += positive_pairs(experts, target, aux, settings)
+                checks[spec.name] = prompt_check(experts, [*target, *aux])
+        return self._write_pairs(self.pairs_path(k, "aux"), pairs, checks)
 
     def make_target_pairs(self, k: int) -> dict[str, Any]:
-        from coevolve.pairs import eto_pairs, target_pairs
+        from coevolve.pairs import eto_pairs, prompt_check, target_pairs
 
-        settings, pairs = self._pair_settings(), []
+        settings, pairs, checks = self._pair_settings(), [], {}
         fresh = self.config.update_order == "failure_first"
         for spec in self.config.envs:
             experts = self.experts(spec.name)
             target = self.rollouts(k, spec.name, "target")
+            aux: list[Trajectory] = []
             if self.config.target_pairs == "eto":
                 pairs += eto_pairs(experts, target, settings)
             else:
-                aux = (
-                    self.rollouts(k, spec.name, self.aux_name, fresh=fresh)
-                    if self.config.aux_agent != "none"
-                    else []
-                )
+                if self.config.aux_agent != "none":
+                    aux = self.rollouts(k, spec.name, self.aux_name, fresh=fresh)
                 pairs += target_pairs(experts, target, aux, settings)
-        return self._write_pairs(self.pairs_path(k, "target"), pairs)
+            checks[spec.name] = prompt_check(experts, [*target, *aux])
+        return self._write_pairs(self.pairs_path(k, "target"), pairs, checks)
 
     # ------------------------------------------------------------------ evaluation and results
 
