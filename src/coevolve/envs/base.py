@@ -63,6 +63,9 @@ class Env(ABC):
     invalid_format_observation: ClassVar[str] = (
         "Observation: Invalid format. The input must contains 'Action: '"
     )
+    # Deadlines the EnvPool gives one step and one reset (seconds; overridable per run: EnvSpec).
+    step_timeout: ClassVar[float] = 60.0
+    reset_timeout: ClassVar[float] = 300.0
 
     def __init__(self, data_dir: str | None = None) -> None:
         self.data_dir = data_dir

@@ -5,14 +5,29 @@ process; idle instances are reused by later episodes. The parent keeps every epi
 model outputs, so when an env fails (EnvError, e.g. its JVM died) or a whole worker dies, the episode
 is rebuilt on a fresh instance by replaying its outputs (environments are deterministic given task +
 actions) and the failed step is retried, up to `max_retries` times per step.
-`num_workers=0` runs everything in this process (tests, debugging).
+
+Every call is bounded: a step has `step_timeout` seconds (a reset, or a rebuild by replay, gets
+`reset_timeout` plus `step_timeout` per replayed output); the defaults come from the env class
+(`Env.step_timeout`, `Env.reset_timeout`). A worker that misses a deadline is killed with its whole
+process group (its JVMs too) and replaced; the hung episode ends with `end_reason` "error" and
+`info["error_kind"]` "timeout", the other episodes of that worker are replayed on the new one. A step
+that raises an unexpected exception ends its episode the same way (`error_kind` "exception") instead of
+failing the stage; neither is retried, since a deterministic env would only fail again. Workers lead
+their own process group and die with the parent (`coevolve.procs`).
+
+`num_workers=0` runs everything in this process (tests, debugging); there a deadline interrupts the
+step with SIGALRM, which stops Python code but not a call blocked inside C.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import multiprocessing as mp
+import signal
+import threading
+import time
 import traceback
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -20,7 +35,8 @@ from typing import Any
 
 from coevolve.data.records import Task
 from coevolve.envs.base import Env, EnvError, StepResult
-from coevolve.envs.registry import make_env
+from coevolve.envs.registry import get_env_class, make_env
+from coevolve.procs import die_with_parent, kill_group
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +86,22 @@ class _Host:
         self.idle.clear()
 
 
-def _worker_main(conn: Connection, env_name: str, env_kwargs: dict[str, Any]) -> None:
+def _call(host: _Host, method: str, args: tuple) -> tuple[str, Any]:
+    """One call on the host as a (status, value) reply; never raises."""
+    try:
+        return ("ok", getattr(host, method)(*args))
+    except EnvError as exc:
+        return ("env_error", str(exc))
+    except _Deadline as exc:
+        return ("timeout", str(exc))
+    except Exception as exc:  # noqa: BLE001 - report, do not kill the worker
+        log.debug("env call failed:\n%s", traceback.format_exc())
+        return ("error", f"{type(exc).__name__}: {exc}")
+
+
+def _worker_main(conn: Connection, env_name: str, env_kwargs: dict[str, Any], module: str) -> None:
+    die_with_parent()
+    importlib.import_module(module)  # registers the env class (it may live outside coevolve.envs)
     host = _Host(env_name, env_kwargs)
     try:
         while True:
@@ -80,17 +111,33 @@ def _worker_main(conn: Connection, env_name: str, env_kwargs: dict[str, Any]) ->
                 return
             if method == "close":
                 return
-            replies = []
-            for args in calls:
-                try:
-                    replies.append(("ok", getattr(host, method)(*args)))
-                except EnvError as exc:
-                    replies.append(("env_error", str(exc)))
-                except Exception as exc:  # noqa: BLE001 - report, do not kill the worker
-                    replies.append(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
-            conn.send(replies)
+            for args in calls:  # one reply per call, so the parent knows which call hangs
+                conn.send(_call(host, method, args))
     finally:
         host.close()
+
+
+class _Deadline(Exception):  # noqa: N818 - raised by SIGALRM in the in-process worker
+    pass
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float | None):
+    """Interrupt Python code after `seconds` (main thread only; elsewhere unbounded)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(*_: object) -> None:
+        raise _Deadline(f"no answer within {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class _InProcessWorker:
@@ -103,18 +150,21 @@ class _InProcessWorker:
     def submit(self, method: str, calls: list[tuple]) -> None:
         self._pending = (method, calls)
 
-    def collect(self) -> list[tuple[str, Any]]:
+    def collect(self, deadlines: list[float]) -> list[tuple[str, Any]]:
         method, calls = self._pending
         replies = []
-        for args in calls:
-            try:
-                replies.append(("ok", getattr(self.host, method)(*args)))
-            except EnvError as exc:
-                replies.append(("env_error", str(exc)))
+        for args, seconds in zip(calls, deadlines, strict=True):
+            with _alarm(seconds):
+                replies.append(_call(self.host, method, args))
         return replies
+
+    died = False
 
     def alive(self) -> bool:
         return True
+
+    def kill(self) -> None:
+        self.close()
 
     def close(self) -> None:
         self.host.close()
@@ -124,36 +174,62 @@ class _ProcessWorker:
     def __init__(self, env_name: str, env_kwargs: dict[str, Any]) -> None:
         ctx = mp.get_context("spawn")  # no fork: parents may hold threads (py4j, torch)
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(child, env_name, env_kwargs), daemon=True)
+        module = get_env_class(env_name).__module__
+        self.proc = ctx.Process(target=_worker_main, args=(child, env_name, env_kwargs, module), daemon=True)
         self.proc.start()
         child.close()
         self.pid = self.proc.pid
 
     def submit(self, method: str, calls: list[tuple]) -> None:
+        self._count = len(calls)
         with contextlib.suppress(BrokenPipeError, ConnectionResetError, EOFError):
             self.conn.send((method, calls))  # a dead worker is reported by collect()
 
-    def collect(self) -> list[tuple[str, Any]]:
-        try:
-            return self.conn.recv()
-        except (EOFError, ConnectionResetError, BrokenPipeError, OSError) as exc:
-            raise _WorkerDied(f"worker {self.pid} died ({type(exc).__name__})") from exc
+    def collect(self, deadlines: list[float]) -> list[tuple[str, Any]]:
+        """One reply per call, each within its deadline; a hung worker is killed, a dead one reported.
+
+        Calls after a hung or crashed one are answered ("lost", ...): they never ran to the end.
+        """
+        replies: list[tuple[str, Any]] = []
+        self.died = False
+        for seconds in deadlines:
+            try:
+                ready = self.conn.poll(seconds)
+                if not ready:
+                    self.kill()
+                    replies.append(("timeout", f"no answer within {seconds:g} s; worker {self.pid} killed"))
+                    break
+                replies.append(self.conn.recv())
+            except (EOFError, ConnectionResetError, BrokenPipeError, OSError) as exc:
+                # the call in flight is charged (a step that crashes its worker must not loop forever)
+                replies.append(("env_error", f"worker {self.pid} died ({type(exc).__name__})"))
+                self.died = True
+                break
+        return replies + [("lost", "worker replaced")] * (len(deadlines) - len(replies))
 
     def alive(self) -> bool:
         return self.proc.is_alive()
+
+    def kill(self) -> None:
+        """Kill the worker and everything it started (it leads its own process group)."""
+        kill_group(self.pid)
+        self.proc.kill()
+        self.proc.join(timeout=10)
 
     def close(self) -> None:
         with contextlib.suppress(BrokenPipeError, ConnectionResetError, OSError):
             self.conn.send(("close", []))
         self.proc.join(timeout=30)
         if self.proc.is_alive():
-            self.proc.kill()
-            self.proc.join()
+            self.kill()
+        kill_group(self.pid)  # children it left behind
         self.conn.close()
 
 
-class _WorkerDied(RuntimeError):
-    pass
+def _reason(status: str, value: Any) -> str:
+    """`kind: message` of a failed call; kind is timeout | exception | env_error."""
+    kind = {"error": "exception"}.get(status, status)
+    return f"{kind}: {str(value).strip()}"
 
 
 @dataclass
@@ -172,9 +248,18 @@ class EnvPool:
         env_kwargs: dict | None = None,
         num_workers: int = 2,
         max_retries: int = 1,
+        step_timeout: float | None = None,
+        reset_timeout: float | None = None,
     ) -> None:
         if num_workers < 0:
             raise ValueError(f"num_workers must be >= 0, got {num_workers}")
+        cls = get_env_class(env_name)
+        self.step_timeout = float(step_timeout or cls.step_timeout)
+        self.reset_timeout = float(reset_timeout or cls.reset_timeout)
+        if self.step_timeout <= 0 or self.reset_timeout <= 0:
+            raise ValueError(
+                f"step_timeout and reset_timeout must be > 0, got {step_timeout}, {reset_timeout}"
+            )
         self.env_name, self.env_kwargs = env_name, dict(env_kwargs or {})
         self.max_retries = max_retries
         self.in_process = num_workers == 0
@@ -190,23 +275,33 @@ class EnvPool:
 
     # ------------------------------------------------------------ batched calls
 
-    def _run(self, method: str, calls: dict[int, list[tuple]]) -> dict[int, list[tuple[str, Any]] | None]:
-        """One batch per worker, in parallel; None for a worker that died (it is restarted)."""
+    def _deadline(self, method: str, args: tuple) -> float:
+        if method == "restore":  # (key, task, outputs): a reset plus one step per replayed output
+            return self.reset_timeout + self.step_timeout * len(args[2])
+        return self.step_timeout
+
+    def _run(self, method: str, calls: dict[int, list[tuple]]) -> dict[int, list[tuple[str, Any]]]:
+        """One batch per worker, in parallel, one (status, value) reply per call.
+
+        A worker that died, hung or lost calls is replaced and its episodes marked for replay.
+        """
+        t0 = time.monotonic()
         for index, batch in calls.items():
             self.workers[index].submit(method, batch)
-        replies: dict[int, list[tuple[str, Any]] | None] = {}
-        for index in calls:
-            try:
-                replies[index] = self.workers[index].collect()
-            except _WorkerDied as exc:
-                log.warning("%s; restarting it and replaying its episodes", exc)
+        replies: dict[int, list[tuple[str, Any]]] = {}
+        for index, batch in calls.items():
+            worker = self.workers[index]
+            replies[index] = worker.collect([self._deadline(method, a) for a in batch])
+            failed = [v for s, v in replies[index] if s == "timeout"] + (["it died"] if worker.died else [])
+            if failed and not self.in_process:  # in process, only the hung episode's env is dropped
+                log.warning("%s worker %d failed (%s); replacing it", self.env_name, index, failed[0])
                 self._restart(index)
-                replies[index] = None
+        log.debug("%s %s on %d workers took %.2f s", self.env_name, method, len(calls), time.monotonic() - t0)
         return replies
 
     def _restart(self, index: int) -> None:
         with contextlib.suppress(Exception):  # it is already dead
-            self.workers[index].close()
+            self.workers[index].kill()
         self.workers[index] = self._spawn()
         for episode in self.episodes.values():
             if episode.worker == index:
@@ -233,11 +328,13 @@ class EnvPool:
         return [self.episodes[key].first_turn for key, _ in requests]
 
     def _restore(self, keys: list[str]) -> dict[str, str]:
-        """(Re)build episodes by replay, retrying up to max_retries; returns keys that still fail."""
-        pending, errors = list(keys), {}
-        for _ in range(self.max_retries + 1):
-            if not pending:
-                break
+        """(Re)build episodes by replay, retrying env errors up to max_retries; returns keys that still fail.
+
+        A timeout or an exception is final at once (a replay that hangs or raises would do so again);
+        a call lost to another episode's failure is requeued without counting a retry.
+        """
+        pending, errors, tries = list(keys), {}, dict.fromkeys(keys, 0)
+        while pending:
             calls: dict[int, list[tuple]] = {}
             for key in pending:
                 ep = self.episodes[key]
@@ -245,19 +342,24 @@ class EnvPool:
             replies = self._run("restore", calls)
             pending = []
             for index, batch in calls.items():
-                answers = replies[index] or [("env_error", "worker died")] * len(batch)
-                for (key, *_), (status, value) in zip(batch, answers, strict=True):
+                for (key, *_), (status, value) in zip(batch, replies[index], strict=True):
                     if status == "ok":
                         self.episodes[key].first_turn, self.episodes[key].needs_restore = value, False
-                    elif status == "env_error":
+                    elif status == "lost":
                         pending.append(key)
-                        errors[key] = value
+                    elif status == "env_error" and tries[key] < self.max_retries:
+                        tries[key] += 1
+                        pending.append(key)
                     else:
-                        raise RuntimeError(f"{self.env_name} worker failed: {value}")
-        return {key: errors[key] for key in pending}
+                        errors[key] = _reason(status, value)
+        return errors
 
     def act(self, requests: list[tuple[str, str]]) -> list[StepResult]:
-        """One step of each episode (parallel across workers); failed steps are replayed and retried."""
+        """One step of each episode (parallel across workers); failed steps are replayed and retried.
+
+        Never raises for an env failure: an episode whose step timed out, raised, or kept failing after
+        `max_retries` replays gets a final error result (`info["error"]` says why).
+        """
         for key, _ in requests:
             if key not in self.episodes:
                 raise KeyError(f"episode {key!r} was not reset (or was released)")
@@ -266,8 +368,8 @@ class EnvPool:
         pending = list(requests)
         while pending:
             broken = self._restore([k for k, _ in pending if self.episodes[k].needs_restore])
-            for key in broken:
-                results[key] = self._error_result(key, retries[key], broken[key])
+            for key, error in broken.items():
+                results[key] = self._error_result(key, retries[key], error)
             calls: dict[int, list[tuple]] = {}
             for key, output in pending:
                 if key not in results:
@@ -275,28 +377,31 @@ class EnvPool:
             replies = self._run("act", calls)
             pending = []
             for index, batch in calls.items():
-                answers = replies[index] or [("env_error", "worker died")] * len(batch)
-                for (key, output), (status, value) in zip(batch, answers, strict=True):
+                for (key, output), (status, value) in zip(batch, replies[index], strict=True):
                     if status == "ok":
                         self.episodes[key].outputs.append(output)
                         if retries[key]:
                             value.info["retries"] = retries[key]
                         results[key] = value
+                    elif status == "lost":  # another episode's failure took the worker down
+                        pending.append((key, output))
                     elif status == "env_error" and retries[key] < self.max_retries:
                         retries[key] += 1
                         self.episodes[key].needs_restore = True
                         pending.append((key, output))
-                    elif status == "env_error":
-                        results[key] = self._error_result(key, retries[key], value)
                     else:
-                        raise RuntimeError(f"{self.env_name} worker failed: {value}")
+                        results[key] = self._error_result(key, retries[key], _reason(status, value))
         return [results[key] for key, _ in requests]
 
     def _error_result(self, key: str, retries: int, error: str) -> StepResult:
-        log.error("%s episode %s failed after %d retries: %s", self.env_name, key, retries, error)
+        log.error(
+            "%s episode %s ended by an env failure after %d retries: %s", self.env_name, key, retries, error
+        )
         self.episodes[key].needs_restore = True
-        info = {"end_reason": "error", "retries": retries, "error": error}
-        return StepResult(observation="", reward=0.0, done=True, info=info)
+        kind = error.split(":", 1)[0]
+        info = {"end_reason": "error", "retries": retries, "error": error, "error_kind": kind}
+        return StepResult(observation=f"Observation: environment failure ({error})", reward=0.0, done=True,
+                          info=info)  # fmt: skip
 
     def release(self, episode_key: str) -> None:
         """End an episode; its instance goes back to the worker's idle list."""

@@ -42,6 +42,7 @@ def evaluate(
     show_progress: bool = True,
     max_steps: int | None = None,
     with_examples: bool = True,
+    step_timeout: float | None = None,
 ) -> dict[str, Any]:
     """Run (or finish) the evaluation in `out_dir` and return its summary.
 
@@ -79,6 +80,7 @@ def evaluate(
             show_progress=show_progress,
             max_steps=max_steps,
             with_examples=with_examples,
+            step_timeout=step_timeout,
         )
     finally:
         if own:

@@ -34,6 +34,8 @@ class EnvSpec:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     # keep only tasks whose Task.meta[key] is one of the values, e.g. {"task_name": [...]} (all splits)
     task_filter: dict[str, list[Any]] = field(default_factory=dict)
+    # seconds one env step may take before the episode ends with an error (None: the env's default)
+    step_timeout: float | None = None
 
 
 @dataclass

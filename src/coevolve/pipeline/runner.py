@@ -321,6 +321,7 @@ class Pipeline:
                     env_kwargs=spec.env_kwargs,
                     data_dir=cfg.data_dir,
                     with_examples=cfg.rollout.with_examples,
+                    step_timeout=spec.step_timeout,
                 )
                 tokens += sum(t.prompt_tokens + t.completion_tokens for t in trajs)
         finally:
@@ -457,6 +458,7 @@ class Pipeline:
                     env_kwargs=spec.env_kwargs,
                     data_dir=cfg.data_dir,
                     with_examples=cfg.rollout.with_examples,
+                    step_timeout=spec.step_timeout,
                 )
         return {"avg_reward": {key: v["avg_reward"] for key, v in summaries.items()}}
 

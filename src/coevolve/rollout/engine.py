@@ -46,6 +46,8 @@ class RolloutSettings:
     max_steps: int | None = None
     # ETO prompts carry the in-context example; an SFT'd model does not need it (and prompts get far shorter).
     with_examples: bool = True
+    # seconds one env step may take (None: the env class's `step_timeout`); a miss ends the episode
+    step_timeout: float | None = None
 
     def __post_init__(self) -> None:
         if self.samples_per_task < 1:
@@ -123,7 +125,12 @@ class RolloutEngine:
         live: dict[str, Episode] = {}
         finished_before = len(rewards)
         with (
-            EnvPool(self.env_name, self.env_kwargs, num_workers=self.settings.num_workers) as pool,
+            EnvPool(
+                self.env_name,
+                self.env_kwargs,
+                num_workers=self.settings.num_workers,
+                step_timeout=self.settings.step_timeout,
+            ) as pool,
             JsonlWriter(out_path) as writer,
             self._progress() as progress,
         ):
@@ -281,6 +288,7 @@ def run_rollouts(
     show_progress: bool = True,
     max_steps: int | None = None,
     with_examples: bool = True,
+    step_timeout: float | None = None,
 ) -> list[Trajectory]:
     """Roll out `policy` on every task `samples_per_task` times; returns all finished episodes (old + new)."""
     settings = RolloutSettings(
@@ -295,5 +303,6 @@ def run_rollouts(
         show_progress=show_progress,
         max_steps=max_steps,
         with_examples=with_examples,
+        step_timeout=step_timeout,
     )
     return RolloutEngine(env_name, policy, settings).run(tasks, Path(out_path))
