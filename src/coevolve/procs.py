@@ -92,14 +92,17 @@ def die_with_parent(lead_group: bool = True) -> None:
     watch_parent(parent)
 
 
-def run_group(cmd: Sequence[str], env: dict[str, str] | None = None, grace: float = 10.0) -> int:
+def run_group(
+    cmd: Sequence[str], env: dict[str, str] | None = None, grace: float = 10.0, pass_fds: Sequence[int] = ()
+) -> int:
     """Run `cmd` as its own process group that dies with us; returns its exit status.
 
     The child learns our pid through COEVOLVE_PARENT_PID (see `watch_parent`), so a `kill -9` of
-    this process also ends a job whose processes are grandchildren (accelerate, torchrun).
+    this process also ends a job whose processes are grandchildren (accelerate, torchrun). `pass_fds`
+    are inherited (the run-directory lock, so that the lock lasts as long as the job).
     """
     env = {**(env if env is not None else os.environ), PARENT_PID_ENV: str(os.getpid())}
-    proc = subprocess.Popen(list(cmd), env=env, start_new_session=True)
+    proc = subprocess.Popen(list(cmd), env=env, start_new_session=True, pass_fds=tuple(pass_fds))
     try:
         return proc.wait()
     except BaseException:

@@ -18,11 +18,13 @@ from rich.logging import RichHandler
 from coevolve.data.records import RecordError
 from coevolve.data.resources import ResourceMissing
 from coevolve.envs.base import UnknownName
+from coevolve.pipeline.lock import RunLocked
 
 USER_ERRORS: tuple[type[BaseException], ...] = (
     RecordError,
     ResourceMissing,
     UnknownName,
+    RunLocked,
     FileNotFoundError,
     ValueError,
 )

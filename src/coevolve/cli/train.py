@@ -11,9 +11,10 @@ import argparse
 import logging
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
+
+from coevolve.procs import run_group, watch_launcher_parent
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +96,11 @@ def relaunch(args: argparse.Namespace, argv: list[str]) -> int:
     """Re-run this command under `accelerate launch` (one process per GPU)."""
     cmd = launch_command(args, argv)
     log.info("launching: %s", " ".join(cmd))
-    return subprocess.call(cmd, env={**os.environ, "COEVOLVE_LAUNCHED": "1"})
+    return run_group(cmd, env={**os.environ, "COEVOLVE_LAUNCHED": "1"})  # dies with this process
 
 
 def run(args: argparse.Namespace) -> int:
+    watch_launcher_parent()  # a job launched by a pipeline ends when the pipeline is killed
     if args.launcher == "accelerate" and not os.environ.get("COEVOLVE_LAUNCHED"):
         return relaunch(args, sys.argv[1:])
     from coevolve.training import DPOSettings, SFTSettings, apply_overrides, train_dpo, train_sft

@@ -28,7 +28,9 @@ from coevolve.data.records import PreferencePair, Task, Trajectory
 from coevolve.data.resources import RESOURCES, resolve
 from coevolve.envs.registry import make_env
 from coevolve.pipeline.config import ConfigError, RunConfig, SamplingSpec, flatten, to_yaml
+from coevolve.pipeline.lock import RunLock
 from coevolve.pipeline.manifest import Manifest
+from coevolve.procs import run_group
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ class Pipeline:
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.manifest = Manifest(self.run_dir / "manifest.json")
+        self.lock = RunLock(self.run_dir)  # held while stages run (and by launched training jobs)
         self._tasks: dict[tuple[str, str], list[Task]] = {}
 
     # ------------------------------------------------------------------ layout
@@ -125,6 +128,11 @@ class Pipeline:
         return stages
 
     def run(self, accept_config_change: bool = False, redo_from: str | None = None) -> dict[str, Any]:
+        """Run every stage not done yet; refused (RunLocked) while another process holds the run dir."""
+        with self.lock:
+            return self._run_stages(accept_config_change, redo_from)
+
+    def _run_stages(self, accept_config_change: bool, redo_from: str | None) -> dict[str, Any]:
         # --redo-from recomputes from a stage under the new config; earlier stages stay as they are
         self.manifest.check_config(self.config.fingerprint(), accept_config_change or redo_from is not None)
         (self.run_dir / "config.yaml").write_text(to_yaml(self.config), encoding="utf-8")
@@ -256,7 +264,10 @@ class Pipeline:
         for key, value in flatten(overrides).items():
             cmd += ["--set", f"{key}={value}"]
         log.info("launching: %s", " ".join(cmd))
-        subprocess.run(cmd, check=True)
+        # its own process group, killed with us; it inherits the run lock so a resume cannot race it
+        code = run_group(cmd, pass_fds=[self.lock.fd] if self.lock.fd is not None else [])
+        if code:
+            raise subprocess.CalledProcessError(code, cmd)
 
     def _train_dpo(self, agent: str, preset: str, k: int, pairs_path: Path) -> dict[str, Any]:
         from coevolve.training import DPOSettings, train_dpo
