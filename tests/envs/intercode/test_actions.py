@@ -58,7 +58,9 @@ def test_no_result_set_modes():
     assert format_observation(None, "no_output") == f"Observation: {NO_OUTPUT}"
 
 
-def test_submit_shows_last_raw_result_untruncated():
+def test_submit_shows_last_raw_result_truncated_like_any_observation():
     rows = [(i, "y" * 30) for i in range(50)]
-    assert format_submit_observation(rows) == f"Observation: {rows}"
+    assert format_submit_observation(rows) == format_observation(rows)
+    assert format_submit_observation(rows) == f"Observation: {str(rows)[:350]}..."
+    assert format_submit_observation(rows[:2]) == f"Observation: {rows[:2]}"
     assert format_submit_observation(None) == "Observation: None"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from coevolve.data.records import Task
 from coevolve.envs.intercode_sql import IntercodeSqlEnv
 from coevolve.envs.intercode_sql.actions import NO_OUTPUT, PARSE_FAILURE, format_sql_action
 from coevolve.envs.intercode_sql.session import SqlSession
@@ -12,14 +13,33 @@ from coevolve.envs.registry import make_env
 pytestmark = pytest.mark.mysql
 
 ORDERED_GOLD = "SELECT Name FROM singer ORDER BY Net_Worth_Millions ASC"
+# Hand-built tasks in the task files' schema, for when the loaded task set lacks one (offline, the
+# task set is the intercode-bench wheel's 23 questions): gold query -> (database, question).
+FIXTURES = {
+    ORDERED_GOLD: ("singer", "Names of the singers from the lowest to the highest net worth."),
+    "SELECT count(*) FROM city": ("world_1", "How many cities are there?"),
+    "SELECT first_name FROM players": ("wta_1", "First names of all players."),
+}
+
+
+def fixture_task(gold: str, split: str = "test") -> Task:
+    db, question = FIXTURES[gold]
+    return Task("intercode_sql", split, f"fixture-{db}", question, {"db": db, "gold": gold, "hardness": ""})
 
 
 def find_task(env: IntercodeSqlEnv, gold: str, split: str = "test"):
-    """The first task whose gold query is exactly `gold` (tasks are data: pick by content, not by id)."""
+    """The first task whose gold query is exactly `gold` (tasks are data: pick by content, not by id),
+    else the hand-built one."""
     for task in env.tasks(split) + env.tasks("train" if split == "test" else "test"):
         if task.meta["gold"] == gold:
             return task
-    raise AssertionError(f"no task with gold {gold!r}")
+    return fixture_task(gold, split)
+
+
+def task_on(env: IntercodeSqlEnv, db: str):
+    """A test task on database `db`, else the hand-built one."""
+    found = next((t for t in env.tasks("test") if t.meta["db"] == db), None)
+    return found or fixture_task(next(g for g, (d, _) in FIXTURES.items() if d == db))
 
 
 def run(env: IntercodeSqlEnv, sql: str):
@@ -83,7 +103,8 @@ def test_empty_result_against_rows_scores_zero(env):
 
 
 def test_empty_database_any_empty_answer_scores_one(env):
-    for task in (t for t in env.tasks("test") if t.meta["db"] == "wta_1"):
+    candidates = [t for t in env.tasks("test") if t.meta["db"] == "wta_1"]
+    for task in [*candidates, fixture_task("SELECT first_name FROM players")]:
         env.reset(task)
         if env.gold_result(task) == ([], None):
             break
@@ -112,7 +133,7 @@ def test_submit_before_any_query_scores_zero(env):
 
 
 def test_observations_as_ipr_shows_them(env):
-    task = next(t for t in env.tasks("test") if t.meta["db"] == "world_1")
+    task = task_on(env, "world_1")
     env.reset(task)
     assert (
         run(env, "SHOW TABLES").observation == "Observation: [('city',), ('country',), ('countrylanguage',)]"
@@ -171,7 +192,7 @@ def test_writes_are_refused_and_change_nothing(env):
 
 def test_long_query_is_cut_off(db_server):
     with IntercodeSqlEnv(statement_timeout=0.3) as env:
-        env.reset(next(t for t in env.tasks("test") if t.meta["db"] == "world_1"))
+        env.reset(task_on(env, "world_1"))
         result = run(env, "SELECT count(*) FROM city a, city b, city c")
         assert "max_statement_time exceeded" in result.observation
         assert run(env, "SELECT count(*) FROM country").observation.startswith("Observation: [(")
@@ -179,23 +200,25 @@ def test_long_query_is_cut_off(db_server):
 
 def test_session_settings_do_not_carry_over_to_the_next_episode(db_server):
     with IntercodeSqlEnv(statement_timeout=0.3) as env:
-        task = next(t for t in env.tasks("test") if t.meta["db"] == "world_1")
+        task = task_on(env, "world_1")
         env.reset(task)
-        run(env, "SET max_statement_time = 0")
-        assert run(env, "SELECT @@max_statement_time").observation == "Observation: [(0.0,)]"
+        run(env, "SET @x = 7")
+        run(env, "SET SESSION sql_select_limit = 1")
+        assert run(env, "SELECT Name FROM city").observation.count("(") == 1
         env.reset(task)
-        assert run(env, "SELECT @@max_statement_time").observation == "Observation: [(0.3,)]"
-        assert (
-            "max_statement_time exceeded"
-            in run(env, "SELECT count(*) FROM city a, city b, city c").observation
+        assert run(env, "SELECT @x").observation == "Observation: [(None,)]"
+        assert run(env, "SELECT count(*) FROM (SELECT Name FROM city LIMIT 5) t").observation == (
+            "Observation: [(5,)]"
         )
+        assert run(env, "SELECT @@max_statement_time").observation == "Observation: [(0.3,)]"
 
 
 def test_killed_connection_is_reopened_and_the_step_retried(env):
     task = find_task(env, ORDERED_GOLD)
     env.reset(task)
-    killer = SqlSession(env.agent.url)
-    assert killer.execute(f"KILL {env.agent.thread_id()}") is None
+    killer = env.agent.url.connect()  # the agent's own session refuses KILL
+    with killer.cursor() as cur:
+        cur.execute(f"KILL {env.agent.thread_id()}")
     killer.close()
     result = run(env, "SELECT DATABASE()")
     assert result.observation == f"Observation: [('{task.meta['db'].lower()}',)]"

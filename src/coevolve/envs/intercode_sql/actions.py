@@ -61,11 +61,15 @@ def format_observation(output: Any, no_result: str = "ipr") -> str:
         text = text or NO_OUTPUT
     else:
         text = str(output)
-    if len(text) > MAX_OBSERVATION_CHARS:
-        text = text[:MAX_OBSERVATION_CHARS] + "..."
-    return f"Observation: {text}"
+    return f"Observation: {truncate(text)}"
+
+
+def truncate(text: str) -> str:
+    """IPR's cut: 350 characters, then `...`."""
+    return text[:MAX_OBSERVATION_CHARS] + "..." if len(text) > MAX_OBSERVATION_CHARS else text
 
 
 def format_submit_observation(last_output: Any) -> str:
-    """IPR shows the last raw result on submit, untruncated (`None` when no query ran)."""
-    return f"Observation: {last_output}"
+    """The last raw result on submit (`None` when no query ran), cut as every other observation (IPR
+    prints it whole; it ends the episode, so the model never reads it)."""
+    return f"Observation: {truncate(str(last_output))}"

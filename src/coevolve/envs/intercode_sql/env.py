@@ -2,8 +2,11 @@
 
 Differences from the official setup, all safety fixes that leave rewards of honest answers unchanged:
 the agent's account can only read and every statement is rolled back; the gold query runs on its own
-clean connection in the task's database (officially it shares the agent's cursor, so an agent's
-`DELETE` or `USE` changed the gold answer); long statements are cut off by the server.
+clean connection in the task's database once the agent changed session state (officially it shares the
+agent's cursor, so an agent's `DELETE` or `USE` changed the gold answer); long statements are cut off by
+the server and by the client; the session's settings are pinned (guard.py); a result is read up to
+`max_result_rows` rows / `max_result_bytes` bytes (the rest is dropped; `info["result_capped"]`); the
+observation after `submit` is truncated like every other (IPR prints the whole last result there).
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ from coevolve.envs.base import Env, ExpertStep, StepResult
 from coevolve.envs.intercode_sql import actions
 from coevolve.envs.intercode_sql.reward import intercode_reward
 from coevolve.envs.intercode_sql.server import DbUrl
-from coevolve.envs.intercode_sql.session import SqlOutput, SqlSession
-from coevolve.envs.intercode_sql.tasks import SPLITS, load_tasks
-from coevolve.envs.prompts import PromptTemplate
+from coevolve.envs.intercode_sql.session import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, SqlOutput, SqlSession
+from coevolve.envs.intercode_sql.tasks import DATA_LABELS, SPLITS, TASK_SETS, choose_task_set, load_tasks
+from coevolve.envs.prompts import EMBEDDED, PromptTemplate, choose_prompt_set, load_prompts
 from coevolve.envs.registry import register_env
 
 
@@ -32,16 +35,32 @@ class IntercodeSqlConfig:
     db_url: str | None = None
     # Seconds before the server cuts a statement off (MariaDB max_statement_time); 0 = no limit.
     statement_timeout: float = 10.0
+    # Seconds the client waits for one statement before killing it; None: statement_timeout + 5 (0 = none).
+    client_timeout: float | None = None
+    # A result is read up to this many rows / about this many bytes (the largest gold: 1,860 rows, 25 kB).
+    max_result_rows: int = DEFAULT_MAX_ROWS
+    max_result_bytes: int = DEFAULT_MAX_BYTES
     # How a statement without a result set is shown: "ipr" (IPR's parse-failure text) or "no_output".
     no_result: str = "ipr"
     num_examples: int = 1  # IPR uses the first of its three in-context examples
     max_steps: int = 10
+    # "embedded" (the project's own instruction + example), "ipr" (IPR's files, downloaded) or "auto".
+    prompt_set: str = EMBEDDED
+    # "auto" (ic_spider_dev.json when local, else the wheel's 23 questions), "spider_dev" or "wheel".
+    task_set: str = "auto"
 
     def __post_init__(self) -> None:
         if self.no_result not in actions.NO_RESULT_MODES:
             raise ValueError(f"no_result must be one of {actions.NO_RESULT_MODES}, got {self.no_result!r}")
         if self.statement_timeout < 0:
             raise ValueError(f"statement_timeout must be >= 0, got {self.statement_timeout}")
+        if self.client_timeout is not None and self.client_timeout < 0:
+            raise ValueError(f"client_timeout must be >= 0 or null, got {self.client_timeout}")
+        for key in ("max_result_rows", "max_result_bytes"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
+        if self.task_set not in TASK_SETS:
+            raise ValueError(f"task_set must be one of {TASK_SETS}, got {self.task_set!r}")
 
 
 @register_env("intercode_sql")
@@ -54,26 +73,34 @@ class IntercodeSqlEnv(Env):
     ) -> None:
         super().__init__(str(data_dir) if data_dir else None)
         self.config = config or IntercodeSqlConfig(**overrides)
-        url = DbUrl.default(self.config.db_url)
-        self.agent = SqlSession(url, self.config.statement_timeout, read_only=True)
-        self.gold = SqlSession(url, self.config.statement_timeout, read_only=True)
+        self.prompt_set = choose_prompt_set("intercode_sql", self.config.prompt_set, self.data_dir)
+        self.task_set = choose_task_set(self.config.task_set, self.data_dir)
+        self.data_label = DATA_LABELS[self.task_set]
+        self.agent = self._session()
+        self.gold = self._session()
         self.last_output: SqlOutput = None
         self._tasks: dict[str, list[Task]] = {}
+
+    def _session(self) -> SqlSession:
+        config = self.config
+        return SqlSession(
+            DbUrl.default(config.db_url),
+            config.statement_timeout,
+            read_only=True,
+            client_timeout=config.client_timeout,
+            max_rows=config.max_result_rows,
+            max_bytes=config.max_result_bytes,
+        )
 
     # ------------------------------------------------------------ Env API
 
     def tasks(self, split: str) -> list[Task]:
         if split not in self._tasks:
-            self._tasks[split] = load_tasks(self.check_split(split), self.data_dir)
+            self._tasks[split] = load_tasks(self.check_split(split), self.data_dir, self.task_set)
         return self._tasks[split]
 
     def prompt(self) -> PromptTemplate:
-        return PromptTemplate.load(
-            "ipr/prompts/intercode_sql_inst.txt",
-            "ipr/prompts/intercode_sql_icl.json",
-            num_examples=self.config.num_examples,
-            data_dir=self.data_dir,
-        )
+        return load_prompts("intercode_sql", self.prompt_set, self.config.num_examples, self.data_dir)
 
     def max_steps(self, task: Task) -> int:
         return self.config.max_steps
@@ -99,7 +126,10 @@ class IntercodeSqlEnv(Env):
             return self._submit()
         self.last_output = self.agent.execute(action)
         observation = actions.format_observation(self.last_output, self.config.no_result)
-        return StepResult(observation, 0.0, False, info={"error": isinstance(self.last_output, str)})
+        info: dict[str, Any] = {"error": isinstance(self.last_output, str)}
+        if self.agent.capped:
+            info["result_capped"] = True
+        return StepResult(observation, 0.0, False, info=info)
 
     def _submit(self) -> StepResult:
         assert self.task is not None

@@ -4,17 +4,25 @@ No systemd and no Docker: `mariadbd` runs as a plain background process with its
 the project's cache (or a given folder). The first start initialises the directory, loads the MySQL
 dump shipped inside the `intercode-bench` wheel and creates a read-only account for the agent.
 Users with their own MySQL-protocol server (e.g. InterCode's MySQL 8 Docker image) skip all of this
-and pass `--db-url` / COEVOLVE_DB_URL instead.
+and pass `--db-url` / COEVOLVE_DB_URL instead; that account is checked for grants wider than reading.
+
+Locked down (InterCode's Docker image instead gives the agent MySQL's root): the administrator account
+(`root`, or the OS user when not run as root) logs in only through the unix socket with the OS user's
+identity (MariaDB `unix_socket`), in a 0700 folder; no other account but the read-only agent exists;
+`--secure-file-priv` points at an empty 0700 folder and `--local-infile=0`. A data directory made by an
+older layout (root without a password) is re-initialised on the next start.
 """
 
 from __future__ import annotations
 
 import fcntl
+import getpass
 import hashlib
 import importlib.util
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -27,6 +35,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pymysql
+import pymysql.cursors
 
 from coevolve.data.resources import cache_root
 
@@ -37,11 +46,19 @@ DEFAULT_PORT = 3307  # InterCode's port
 AGENT_USER = "coevolve_agent"
 AGENT_PASSWORD = "coevolve_agent"  # loopback only, read-only grants: the secret protects nothing
 DB_URL_ENV = "COEVOLVE_DB_URL"
+# Version of the data directory's accounts and settings; an older (or unmarked) directory is re-initialised.
+LAYOUT_VERSION = 2
+# Privileges an agent account may hold: anything else could change data, files or other sessions.
+READ_PRIVILEGES = frozenset({"USAGE", "SELECT", "SHOW VIEW", "SHOW DATABASES"})
 APT_HINT = "install it with `apt-get install --no-install-recommends mariadb-server`"
 
 
 class ServerError(RuntimeError):
     """The database server cannot be started, reached or stopped; the message says why."""
+
+
+class UnsafeAccount(ServerError):
+    """The agent's database account holds a privilege beyond reading."""
 
 
 # ---------------------------------------------------------------- connection URLs
@@ -76,7 +93,14 @@ class DbUrl:
     def __str__(self) -> str:  # never print the password
         return f"mysql://{self.user}:***@{self.host}:{self.port}"
 
-    def connect(self, database: str | None = None, timeout: float = 10.0) -> pymysql.Connection:
+    def connect(
+        self,
+        database: str | None = None,
+        timeout: float = 10.0,
+        read_timeout: float | None = None,
+        cursorclass: type | None = None,
+    ) -> pymysql.Connection:
+        """A connection (read_timeout: seconds a single socket read may wait; None = forever)."""
         try:
             return pymysql.connect(
                 host=self.host,
@@ -87,12 +111,69 @@ class DbUrl:
                 charset="utf8mb4",
                 autocommit=False,
                 connect_timeout=timeout,
+                read_timeout=read_timeout,
+                write_timeout=read_timeout,
+                local_infile=False,
+                cursorclass=cursorclass or pymysql.cursors.Cursor,
             )
         except pymysql.err.OperationalError as exc:
             raise ServerError(
                 f"cannot connect to {self} ({exc.args[-1]}); start the project's server with "
                 f"`coevolve db start`, or pass --db-url / set {DB_URL_ENV} to a running MySQL server"
             ) from exc
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split at commas outside parentheses (`SELECT (a, b), SHOW VIEW` -> two privileges)."""
+    parts, depth, current = [], 0, []
+    for char in text:
+        depth += (char == "(") - (char == ")")
+        if char == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    return [*parts, "".join(current)]
+
+
+_GRANT_RE = re.compile(r"^GRANT\s+(.*?)\s+ON\s+(.*?)\s+TO\s", re.IGNORECASE | re.DOTALL)
+
+
+def too_wide_grants(grants: list[str]) -> list[tuple[str, str]]:
+    """(privilege, grant line) for every privilege beyond reading in `SHOW GRANTS` output.
+
+    A role or proxy grant, or WITH GRANT OPTION, counts as too wide: what it allows cannot be read
+    from the line itself.
+    """
+    wide = []
+    for line in grants:
+        match = _GRANT_RE.match(line.strip())
+        if match is None:  # `GRANT role TO user`: privileges held through a role
+            wide.append(("role", line))
+            continue
+        for privilege in _split_top_level(match.group(1)):
+            name = " ".join(re.sub(r"\(.*\)", "", privilege).split()).upper()
+            if name not in READ_PRIVILEGES:
+                wide.append((name, line))
+        if re.search(r"WITH\s+(.*\s)?GRANT\s+OPTION", line, re.IGNORECASE):
+            wide.append(("GRANT OPTION", line))
+    return wide
+
+
+def check_read_only_account(conn: pymysql.Connection, url: DbUrl) -> None:
+    """Refuse an account that may write (UnsafeAccount names the grant that is too wide)."""
+    with conn.cursor() as cur:
+        cur.execute("SHOW GRANTS FOR CURRENT_USER()")
+        grants = [str(row[0]) for row in cur.fetchall()]
+    wide = too_wide_grants(grants)
+    if wide:
+        privilege, line = wide[0]
+        raise UnsafeAccount(
+            f"the database account of {url} may do more than read: {privilege} in `{line}`; give the "
+            f"agent an account with only SELECT and SHOW VIEW (e.g. CREATE USER 'agent'@'%' IDENTIFIED "
+            f"BY '...'; GRANT SELECT, SHOW VIEW ON <db>.* TO 'agent'@'%') and pass it with --db-url "
+            f"or {DB_URL_ENV}"
+        )
 
 
 # ---------------------------------------------------------------- the local server
@@ -173,6 +254,10 @@ class MariaDBServer:
         self.pid_file = root / "mariadbd.pid"
         self.log_file = root / "mariadbd.log"
         self.marker = root / "loaded.json"
+        self.layout_file = root / "layout.json"
+        self.files_dir = root / "files"  # --secure-file-priv: empty, nothing may be read or written there
+        # The administrator logs in through the socket as the OS user running the server.
+        self.admin_user = "root" if os.geteuid() == 0 else getpass.getuser()
 
     @property
     def url(self) -> DbUrl:
@@ -212,18 +297,31 @@ class MariaDBServer:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
+    def layout(self) -> int:
+        """The data directory's layout version (0: none or written by an older version)."""
+        try:
+            return int(json.loads(self.layout_file.read_text())["layout"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+
     def start(self) -> str:
         """Start the server if needed and make sure the databases and the agent account exist."""
         with self._lock():
             status = self.status()
-            if status.state == "running":
+            outdated = (self.datadir / "mysql").is_dir() and self.layout() != LAYOUT_VERSION
+            if status.state == "running" and not outdated:
                 if not self.marker.is_file():
                     self._load()
                     return f"already running (pid {status.pid}); loaded the databases"
                 return f"already running (pid {status.pid}, port {self.config.port})"
+            if status.state == "running":
+                log.warning("stopping the server of an older data directory layout to re-initialise it")
+                self._stop_locked(30.0)
             if status.state == "stale":
                 log.warning("removing %s", status.message)
                 self.pid_file.unlink(missing_ok=True)
+            if outdated:
+                self._discard_data()
             if not _port_free(DEFAULT_HOST, self.config.port):
                 raise ServerError(
                     f"port {self.config.port} on {DEFAULT_HOST} is in use by another program (not the "
@@ -239,27 +337,40 @@ class MariaDBServer:
 
     def stop(self, timeout: float = 30.0) -> str:
         with self._lock():
-            status = self.status()
-            if status.state == "stale":
-                self.pid_file.unlink(missing_ok=True)
-                return f"not running; removed {status.message}"
-            if status.state == "stopped" or status.pid is None:
-                return "not running"
-            os.kill(status.pid, signal.SIGTERM)
-            deadline = time.monotonic() + timeout
-            while _is_db_process(status.pid) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            if _is_db_process(status.pid):
-                raise ServerError(f"mariadbd (pid {status.pid}) did not stop within {timeout:.0f}s")
+            return self._stop_locked(timeout)
+
+    def _stop_locked(self, timeout: float) -> str:
+        status = self.status()
+        if status.state == "stale":
             self.pid_file.unlink(missing_ok=True)
-            return f"stopped (pid {status.pid})"
+            return f"not running; removed {status.message}"
+        if status.state == "stopped" or status.pid is None:
+            return "not running"
+        os.kill(status.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _is_db_process(status.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _is_db_process(status.pid):
+            raise ServerError(f"mariadbd (pid {status.pid}) did not stop within {timeout:.0f}s")
+        self.pid_file.unlink(missing_ok=True)
+        return f"stopped (pid {status.pid})"
 
     def _user_args(self) -> list[str]:
         # mariadbd refuses to run as root unless told to; as root we keep root (the cache dir may be
         # unreadable for the `mysql` user, e.g. under /root).
         return ["--user=root"] if os.geteuid() == 0 else []
 
+    def _discard_data(self) -> None:
+        """Remove a data directory of an older layout (it only holds the reloadable dump)."""
+        log.warning("re-initialising %s (layout %d, current %d)", self.datadir, self.layout(), LAYOUT_VERSION)
+        shutil.rmtree(self.datadir)
+        self.marker.unlink(missing_ok=True)
+        self.layout_file.unlink(missing_ok=True)
+
     def _initialise(self) -> None:
+        self.root.chmod(0o700)  # the socket inside: no other OS user reaches the server through it
+        self.files_dir.mkdir(mode=0o700, exist_ok=True)
+        self.files_dir.chmod(0o700)
         if (self.datadir / "mysql").is_dir():
             return
         self.datadir.mkdir(parents=True, exist_ok=True)
@@ -267,8 +378,10 @@ class MariaDBServer:
             _binary("mariadb-install-db", "mysql_install_db"),
             "--no-defaults",
             f"--datadir={self.datadir}",
-            "--auth-root-authentication-method=normal",
+            "--auth-root-authentication-method=socket",  # root: the OS root user via the socket only
+            f"--auth-root-socket-user={self.admin_user}",
             "--skip-test-db",
+            "--skip-name-resolve",
             *self._user_args(),
         ]
         log.info("initialising %s", self.datadir)
@@ -276,6 +389,8 @@ class MariaDBServer:
         if result.returncode != 0:
             shutil.rmtree(self.datadir, ignore_errors=True)
             raise ServerError(f"mariadb-install-db failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+        self.marker.unlink(missing_ok=True)
+        self.layout_file.write_text(json.dumps({"layout": LAYOUT_VERSION}) + "\n")
 
     def _launch(self) -> None:
         cmd = [
@@ -290,6 +405,9 @@ class MariaDBServer:
             f"--port={self.config.port}",
             "--skip-name-resolve",
             "--lower-case-table-names=1",  # as InterCode's MySQL image: Spider SQL mixes identifier case
+            f"--secure-file-priv={self.files_dir}",
+            "--local-infile=0",
+            "--skip-symbolic-links",
             *self.config.extra_args,
         ]
         log.info("starting mariadbd on %s:%d", DEFAULT_HOST, self.config.port)
@@ -321,7 +439,8 @@ class MariaDBServer:
             return f"(no log at {self.log_file})"
 
     def _root_connection(self) -> pymysql.Connection:
-        return pymysql.connect(unix_socket=str(self.socket), user="root", password="", autocommit=True)
+        """The administrator, through the socket (unix_socket authentication: no password)."""
+        return pymysql.connect(unix_socket=str(self.socket), user=self.admin_user, autocommit=True)
 
     # ------------------------------------------------------------ data
 
@@ -331,7 +450,9 @@ class MariaDBServer:
         client = _binary("mariadb", "mysql")
         with dump.open("rb") as fh:
             result = subprocess.run(
-                [client, "--no-defaults", "-uroot", f"--socket={self.socket}"], stdin=fh, capture_output=True
+                [client, "--no-defaults", f"--user={self.admin_user}", f"--socket={self.socket}"],
+                stdin=fh,
+                capture_output=True,
             )
         if result.returncode != 0:
             raise ServerError(f"loading {dump} failed:\n{result.stderr.decode(errors='replace')[-2000:]}")
@@ -342,14 +463,21 @@ class MariaDBServer:
         )
 
     def _create_agent_account(self) -> list[str]:
-        """Read-only account for the agent; the dump's all-powerful `admin` account is removed."""
+        """Read-only account for the agent; every other account (the dump's all-powerful `admin`, any
+        root account but the socket one) is removed."""
         conn = self._root_connection()
         try:
             with conn.cursor() as cur:
                 cur.execute("SHOW DATABASES")
                 system = {"mysql", "information_schema", "performance_schema", "sys", "test"}
                 databases = sorted(row[0] for row in cur.fetchall() if row[0] not in system)
-                cur.execute("DROP USER IF EXISTS 'admin'@'%'")
+                keep = {(self.admin_user, "localhost"), ("mariadb.sys", "localhost")}
+                keep |= {(AGENT_USER, host) for host in ("127.0.0.1", "localhost")}
+                cur.execute("SELECT User, Host FROM mysql.user")
+                for user, host in cur.fetchall():
+                    if (user, host) not in keep:
+                        cur.execute("DROP USER %s@%s", (user, host))
+                cur.execute("ALTER USER %s@'localhost' IDENTIFIED VIA unix_socket", (self.admin_user,))
                 for host in ("127.0.0.1", "localhost"):
                     account = f"'{AGENT_USER}'@'{host}'"
                     cur.execute(f"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY '{AGENT_PASSWORD}'")
