@@ -30,6 +30,7 @@ from coevolve.envs.registry import make_env
 from coevolve.pipeline.config import ConfigError, RunConfig, SamplingSpec, flatten, to_yaml
 from coevolve.pipeline.lock import RunLock
 from coevolve.pipeline.manifest import Manifest
+from coevolve.pipeline.scalars import log_stage_scalars
 from coevolve.procs import run_group
 
 log = logging.getLogger(__name__)
@@ -85,13 +86,17 @@ class Pipeline:
     def eval_dir(self, k: int, env: str, split: str) -> Path:
         return self.run_dir / "eval" / f"iter{k}" / f"{env}_{split}"
 
+    def log_dir(self, *parts: str) -> Path:
+        """TensorBoard event files: logs/sft, logs/iter{k}/{agent} (training), logs/pipeline (per iteration)."""
+        return self.run_dir.joinpath("logs", *parts)
+
     # ------------------------------------------------------------------ plan
 
     def stages(self) -> list[Stage]:
         cfg, rd = self.config, self.run_dir
         stages = [Stage("experts", self.make_experts, [rd / "experts"])]
         if not cfg.sft_checkpoint:
-            stages.append(Stage("sft", self.train_sft, [rd / "checkpoints" / "sft"]))
+            stages.append(Stage("sft", self.train_sft, [rd / "checkpoints" / "sft", self.log_dir("sft")]))
         if cfg.eval_sft or cfg.iterations == 0:
             stages.append(Stage("eval/iter0", lambda: self.evaluate(0), [rd / "eval" / "iter0"]))
         for k in range(1, cfg.iterations + 1):
@@ -105,7 +110,11 @@ class Pipeline:
                     )
                 )
                 stages.append(
-                    Stage(f"iter{k}/train_aux", lambda k=k: self.train_aux(k), [ck / self.aux_name])
+                    Stage(
+                        f"iter{k}/train_aux",
+                        lambda k=k: self.train_aux(k),
+                        [ck / self.aux_name, self.log_dir(f"iter{k}", self.aux_name)],
+                    )
                 )
                 if cfg.update_order == "failure_first":
                     stages.append(
@@ -120,7 +129,13 @@ class Pipeline:
                     [self.pairs_path(k, "target")],
                 )
             )
-            stages.append(Stage(f"iter{k}/train_target", lambda k=k: self.train_target(k), [ck / "target"]))
+            stages.append(
+                Stage(
+                    f"iter{k}/train_target",
+                    lambda k=k: self.train_target(k),
+                    [ck / "target", self.log_dir(f"iter{k}", "target")],
+                )
+            )
             if cfg.eval_every_iteration or k == cfg.iterations:
                 stages.append(
                     Stage(f"eval/iter{k}", lambda k=k: self.evaluate(k), [rd / "eval" / f"iter{k}"])
@@ -152,6 +167,7 @@ class Pipeline:
                 raise
             self.manifest.finish(stage.name, t0, outputs)
             self._record_cost(stage.name, outputs)
+            log_stage_scalars(self.run_dir, stage.name)
         return self.results()
 
     def _redo_from(self, plan: list[Stage], stage: str) -> None:
@@ -246,7 +262,7 @@ class Pipeline:
 
         trajs = [t for spec in self.config.envs for t in self.experts(spec.name).values()]
         out = self.run_dir / "checkpoints" / "sft"
-        overrides = {"seed": self.config.seed, **self.config.sft}
+        overrides = {"seed": self.config.seed, "logging_dir": str(self.log_dir("sft")), **self.config.sft}
         if self.config.launcher.kind == "accelerate":
             files = [str(self.expert_path(spec.name)) for spec in self.config.envs]
             self._launch(["sft", "--model", self.config.base_model, "--data", *files], out, overrides)
@@ -276,7 +292,11 @@ class Pipeline:
         if not pairs:
             log.warning("iteration %d: no pairs for the %s agent; it keeps its previous model", k, agent)
             return {"pairs": 0, "trained": False}
-        overrides = {"seed": self.config.seed, **self.config.dpo}
+        overrides = {
+            "seed": self.config.seed,
+            "logging_dir": str(self.log_dir(f"iter{k}", agent)),
+            **self.config.dpo,
+        }
         ref = self.checkpoint(agent, 0) if self.config.reference == "sft" else None
         out = self.run_dir / "checkpoints" / f"iter{k}" / agent
         start = self.checkpoint(agent, k - 1)

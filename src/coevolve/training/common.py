@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -51,11 +52,39 @@ def trainer_kwargs(settings: TrainSettings, out_dir: Path) -> dict[str, Any]:
         "save_steps": settings.save_steps,
         "save_total_limit": settings.save_total_limit,
         "logging_steps": settings.logging_steps,
-        "report_to": settings.report_to,
+        "report_to": [r for r in reporters(settings) if r != "tensorboard"],  # TensorBoard: log_callbacks
+        "include_num_input_tokens_seen": "non_padding",  # logs train_tokens_per_second
         "ddp_backend": None if gpu or not distributed else "gloo",
         "use_cpu": not gpu,
         "dataloader_num_workers": 0,
     }
+
+
+OPTIONAL_REPORTERS = {"wandb": "wandb", "trackio": "trackio"}  # report_to name -> module
+
+
+def reporters(settings: TrainSettings) -> list[str]:
+    """The `report_to` list; an optional tracker asked for but not installed is refused here."""
+    names = [r.strip() for r in settings.report_to.split(",") if r.strip() and r.strip() != "none"]
+    for name in names:
+        if name == "tensorboard":
+            continue
+        if name not in OPTIONAL_REPORTERS:
+            raise ValueError(f"setting 'report_to': unknown logger {name!r}; use tensorboard, wandb, trackio or none")
+        if importlib.util.find_spec(OPTIONAL_REPORTERS[name]) is None:
+            raise ValueError(f"setting 'report_to' asks for {name!r}, which is not installed (pip install {name})")
+    return names
+
+
+def log_callbacks(settings: TrainSettings, out_dir: Path) -> list[Any]:
+    """TensorBoard event files in `settings.logging_dir` (default OUT/logs), written by rank 0 only."""
+    if "tensorboard" not in reporters(settings):
+        return []
+    from transformers.integrations import TensorBoardCallback
+
+    callback = TensorBoardCallback()
+    callback.logging_dir = str(settings.logging_dir or Path(out_dir) / "logs")
+    return [callback]
 
 
 def peft_config(lora: LoraSettings | None):

@@ -10,7 +10,14 @@ from trl import DPOConfig
 
 from coevolve.data.records import PreferencePair
 from coevolve.models import load_causal_lm, load_tokenizer
-from coevolve.training.common import is_done, last_checkpoint, peft_config, save_final, trainer_kwargs
+from coevolve.training.common import (
+    is_done,
+    last_checkpoint,
+    log_callbacks,
+    peft_config,
+    save_final,
+    trainer_kwargs,
+)
 from coevolve.training.data import dpo_rows
 from coevolve.training.masked_dpo import MaskedDPOTrainer
 from coevolve.training.settings import DPOSettings
@@ -51,6 +58,7 @@ def build_dpo_trainer(
         train_dataset=Dataset.from_list(dpo_rows(pairs)),
         processing_class=tokenizer,
         peft_config=peft_config(settings.lora),
+        callbacks=log_callbacks(settings, out_dir),
         sft_loss_weight=settings.sft_weight,
         drop_truncated_chosen=settings.drop_truncated_chosen,
     )

@@ -51,8 +51,11 @@ class TrainSettings:
     seed: int = 42
     save_steps: int = 500
     save_total_limit: int | None = 2
-    logging_steps: int = 10
-    report_to: str = "none"
+    logging_steps: float = 0.02  # < 1: a ratio of the total steps (~50 points per stage)
+    # "tensorboard" (event files in logging_dir), "none", or a comma list adding "wandb" / "trackio"
+    # (those must be installed; refused before training otherwise)
+    report_to: str = "tensorboard"
+    logging_dir: str | None = None  # None: OUT/logs
 
     def gradient_accumulation(self, world_size: int | None = None) -> int:
         world = world_size or int(os.environ.get("WORLD_SIZE", "1"))

@@ -11,7 +11,14 @@ from trl import SFTConfig, SFTTrainer
 from coevolve.data.formats import filter_by_reward
 from coevolve.data.records import Trajectory
 from coevolve.models import load_causal_lm, load_tokenizer
-from coevolve.training.common import is_done, last_checkpoint, peft_config, save_final, trainer_kwargs
+from coevolve.training.common import (
+    is_done,
+    last_checkpoint,
+    log_callbacks,
+    peft_config,
+    save_final,
+    trainer_kwargs,
+)
 from coevolve.training.data import sft_rows
 from coevolve.training.settings import SFTSettings
 
@@ -40,6 +47,7 @@ def train_sft(model: str, trajectories: list[Trajectory], out_dir: Path, setting
         train_dataset=Dataset.from_list(sft_rows(trajectories)),
         processing_class=tokenizer,
         peft_config=peft_config(settings.lora),
+        callbacks=log_callbacks(settings, out_dir),
     )
     resume = last_checkpoint(out_dir)
     if resume:
