@@ -6,6 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
+import pymysql
+
 from coevolve.envs.intercode_sql.server import (
     DB_URL_ENV,
     DEFAULT_PORT,
@@ -13,6 +15,8 @@ from coevolve.envs.intercode_sql.server import (
     MariaDBServer,
     ServerConfig,
     ServerError,
+    UnsafeAccount,
+    check_read_only_account,
 )
 
 
@@ -32,18 +36,31 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _check_external(url: DbUrl) -> int:
+    """Reach the server and refuse an account that may do more than read."""
     try:
         conn = url.connect(timeout=5)
     except ServerError as exc:
         print(f"error: {exc}")
         return 1
-    with conn.cursor() as cur:
-        cur.execute("SELECT VERSION()")
-        version = cur.fetchone()[0]
-        cur.execute("SHOW DATABASES")
-        databases = [row[0] for row in cur.fetchall()]
-    conn.close()
-    print(f"external server {url} is up ({version}); {len(databases)} databases visible; nothing to start")
+    try:
+        check_read_only_account(conn, url)
+        with conn.cursor() as cur:
+            cur.execute("SELECT VERSION()")
+            version = cur.fetchone()[0]
+            cur.execute("SHOW DATABASES")
+            databases = [row[0] for row in cur.fetchall()]
+    except UnsafeAccount as exc:
+        print(f"error: {exc}")
+        return 2
+    except pymysql.MySQLError as exc:
+        print(f"error: {url}: {exc.args[-1]}")
+        return 1
+    finally:
+        conn.close()
+    print(
+        f"external server {url} is up ({version}); {len(databases)} databases visible; the account "
+        "may only read; nothing to start"
+    )
     return 0
 
 

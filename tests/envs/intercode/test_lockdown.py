@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import socket
 import time
@@ -10,6 +11,7 @@ import tracemalloc
 import pymysql
 import pytest
 
+from coevolve.cli import db as db_cli
 from coevolve.envs.intercode_sql import IntercodeSqlEnv, MariaDBServer
 from coevolve.envs.intercode_sql.actions import format_sql_action
 from coevolve.envs.intercode_sql.server import (
@@ -107,7 +109,7 @@ def test_old_data_directory_is_reinitialised_locked_down(db_server, tmp_path):
         server.stop()
 
 
-def test_account_that_may_write_is_refused(own_server):
+def test_account_that_may_write_is_refused(own_server, capsys):
     admin = own_server._root_connection()
     user, password = "coevolve_probe_rw", "probe"
     try:
@@ -117,6 +119,8 @@ def test_account_that_may_write_is_refused(own_server):
         url = f"mysql://{user}:{password}@127.0.0.1:{own_server.config.port}"
         with IntercodeSqlEnv(db_url=url) as env, pytest.raises(UnsafeAccount, match="INSERT in `GRANT"):
             env.reset(world_task(env))
+        assert db_cli.run(argparse.Namespace(action="status", db_url=url, port=None, dir=None)) == 2
+        assert "may do more than read: INSERT" in capsys.readouterr().out
     finally:
         with admin.cursor() as cur:
             cur.execute("DROP USER IF EXISTS %s@'127.0.0.1'", (user,))
