@@ -23,7 +23,9 @@ def scalars(folder: Path) -> dict[str, list]:
 def test_every_training_stage_writes_tensorboard_events(tiny_runs):
     run = tiny_runs["coevolve"]
     manifest = json.loads((run / "manifest.json").read_text())["stages"]
-    trained = [name for name, rec in manifest.items() if "train" in name and (rec["outputs"] or {}).get("trained")]
+    trained = [
+        name for name, rec in manifest.items() if "train" in name and (rec["outputs"] or {}).get("trained")
+    ]
     assert "iter1/train_target" in trained
     sft = scalars(run / "logs" / "sft")
     assert {"train/loss", "train/learning_rate", "train/train_tokens_per_second"} <= set(sft)
@@ -43,7 +45,9 @@ def test_pipeline_logs_per_iteration_scalars(tiny_runs):
     tags = scalars(run / "logs" / "pipeline")
     success = tags["rollout/ladder/failure/success_rate"]
     assert sorted(e.step for e in success) == [1, 2]
-    rollouts = [json.loads(line) for line in (run / "iter1/rollouts/ladder/failure.jsonl").read_text().splitlines()]
+    rollouts = [
+        json.loads(line) for line in (run / "iter1/rollouts/ladder/failure.jsonl").read_text().splitlines()
+    ]
     expected = sum(r["reward"] >= 1 for r in rollouts) / len(rollouts)
     assert [e.value for e in success if e.step == 1] == [pytest.approx(expected)]
     assert {e.step for e in tags["eval/ladder_test/avg_reward"]} == {0, 1, 2}

@@ -20,7 +20,9 @@ from coevolve.cli import main as cli_main
 
 CHROMIUM = next((c for c in ("chromium", "chromium-browser", "google-chrome") if shutil.which(c)), None)
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (apt-get install chromium)")
-ARTIFACTS = Path(os.environ.get("COEVOLVE_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
+ARTIFACTS = Path(
+    os.environ.get("COEVOLVE_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts")
+)
 
 
 def chromium(url: str, *extra: str, tmp: Path) -> subprocess.CompletedProcess:
@@ -61,7 +63,9 @@ def index_rows(site: Path, run: str) -> list[dict]:
 def test_overview_loads_without_errors(site, tmp_path):
     dom = page(site, "overview", tmp_path)
     assert "coevolve" in dom and "eto" in dom
-    assert dom.count('class="chart"') >= 4  # evaluation, exploration success / hard negatives, pairs, training
+    assert (
+        dom.count('class="chart"') >= 4
+    )  # evaluation, exploration success / hard negatives, pairs, training
     assert "ladder_test" in dom and "Stage costs" in dom and "Manifest" in dom
 
 
