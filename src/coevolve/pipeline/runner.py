@@ -32,6 +32,7 @@ from coevolve.pipeline.lock import RunLock
 from coevolve.pipeline.manifest import Manifest
 from coevolve.pipeline.scalars import log_stage_scalars
 from coevolve.procs import run_group
+from coevolve.rollout.progress import clear_stage, clock_text, set_stage
 
 log = logging.getLogger(__name__)
 
@@ -154,11 +155,14 @@ class Pipeline:
         plan = self.stages()
         if redo_from:
             self._redo_from(plan, redo_from)
-        for stage in plan:
+        started = time.monotonic()
+        for i, stage in enumerate(plan, start=1):
             if self.manifest.done(stage.name):
-                log.info("stage %s: done, skipped", stage.name)
+                log.info("stage %d/%d %s: done, skipped", i, len(plan), stage.name)
                 continue
-            log.info("stage %s: starting", stage.name)
+            set_stage(stage.name, i, len(plan), started)
+            log.info("stage %d/%d %s: starting (run elapsed %s)", i, len(plan), stage.name,
+                     clock_text(time.monotonic() - started))  # fmt: skip
             t0 = self.manifest.start(stage.name)
             try:
                 outputs = stage.run() or {}
@@ -168,6 +172,9 @@ class Pipeline:
             self.manifest.finish(stage.name, t0, outputs)
             self._record_cost(stage.name, outputs)
             log_stage_scalars(self.run_dir, stage.name)
+            log.info("stage %d/%d %s: finished in %s (run elapsed %s)", i, len(plan), stage.name,
+                     clock_text(self.manifest.stages[stage.name].seconds), clock_text(time.monotonic() - started))  # fmt: skip
+        clear_stage()
         return self.results()
 
     def _redo_from(self, plan: list[Stage], stage: str) -> None:

@@ -23,7 +23,7 @@ from coevolve.data.records import SUCCESS_REWARD, Message, Step, Task, Trajector
 from coevolve.envs.base import EnvError, StepResult
 from coevolve.envs.prompts import PromptTemplate
 from coevolve.envs.registry import make_env
-from coevolve.rollout.progress import RateColumn
+from coevolve.rollout.progress import EtaColumn, RateColumn, StageColumn
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +262,9 @@ class RolloutEngine:
             MofNCompleteColumn(),
             TextColumn("episodes · mean reward {task.fields[mean]:.3f}"),
             RateColumn(),
+            EtaColumn(),
             TimeElapsedColumn(),
+            StageColumn(),
             disable=not self.settings.show_progress,
         )
 
