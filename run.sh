@@ -33,6 +33,16 @@ ensure_system() {
   if [ ${#pkgs[@]} -gt 0 ]; then apt_install "${pkgs[@]}"; fi
 }
 
+# Headless Chromium for the viewer's browser tests (tests/viewer; they skip with a reason without it).
+ensure_browser() {
+  if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then return; fi
+  if [ "$(id -u)" -ne 0 ]; then
+    log "no chromium: the viewer's browser tests will be skipped (sudo apt-get install chromium)"
+    return
+  fi
+  apt_install chromium
+}
+
 ensure_venv() {
   local stamp="$VENV/.coevolve-installed"
   local want
@@ -64,6 +74,7 @@ case "$cmd" in
     ;;
   test)
     setup
+    ensure_browser
     # On a small shared CPU one intra-op thread per process avoids OpenMP spin contention with the
     # simulator JVMs and the database (measured ~20x slower forwards with 2 threads beside a busy JVM).
     export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
