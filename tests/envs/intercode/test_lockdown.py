@@ -12,6 +12,7 @@ import pymysql
 import pytest
 
 from coevolve.cli import db as db_cli
+from coevolve.data.records import Task
 from coevolve.envs.intercode_sql import IntercodeSqlEnv, MariaDBServer
 from coevolve.envs.intercode_sql.actions import format_sql_action
 from coevolve.envs.intercode_sql.server import (
@@ -32,8 +33,12 @@ def run(env: IntercodeSqlEnv, sql: str):
     return env.act(format_sql_action("t", sql))
 
 
-def world_task(env: IntercodeSqlEnv):
-    return next(t for t in env.tasks("test") if t.meta["db"] == "world_1")
+def world_task(env: IntercodeSqlEnv) -> Task:
+    """A probe task on Spider's world_1 database (built here: the probes need no task file)."""
+    return Task("intercode_sql", "test", "probe", "How many countries are there?", meta=WORLD_META)
+
+
+WORLD_META = {"db": "world_1", "gold": "SELECT count(*) FROM country"}
 
 
 @pytest.fixture
