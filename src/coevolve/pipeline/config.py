@@ -199,6 +199,13 @@ def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 def load_config(path: str | Path | None, overrides: list[str] = (), base: dict | None = None) -> RunConfig:
+    return from_dict(load_config_dict(path, overrides, base), str(path or "config"))
+
+
+def load_config_dict(
+    path: str | Path | None, overrides: list[str] = (), base: dict | None = None
+) -> dict[str, Any]:
+    """The YAML file's mapping with `key.sub=value` overrides applied, before presets and validation."""
     data: dict[str, Any] = dict(base or {})
     if path is not None:
         path = Path(path)
@@ -214,7 +221,7 @@ def load_config(path: str | Path | None, overrides: list[str] = (), base: dict |
             raise ConfigError(f"override {item!r} must look like key.sub=value")
         key, raw = item.split("=", 1)
         set_dotted(data, key.strip(), yaml.safe_load(raw))
-    return from_dict(data, str(path or "config"))
+    return data
 
 
 def to_yaml(config: RunConfig) -> str:

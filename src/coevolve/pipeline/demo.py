@@ -1,19 +1,20 @@
 """The embedded default: SmolLM2-135M on CPU, small slices of all three benchmarks, sft / eto / coevolve.
 
 All methods share one SFT model and one expert set (same data, same budget): the `sft` run trains
-and evaluates it, the other runs start from its checkpoint. WebShop runs on the generated catalogue
+and evaluates it, the other runs start from its checkpoint
+(pipeline/compare.py, as `coevolve compare`). WebShop runs on the generated catalogue
 unless the official product files are present; its column is labelled accordingly in the report.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 from typing import Any
 
-from coevolve.pipeline.config import RunConfig, from_dict
-from coevolve.pipeline.runner import Pipeline
+from coevolve.pipeline.compare import run_comparison, share_first_rollouts, shared_sft
+
+__all__ = ["DEMO_METHODS", "demo_config", "demo_settings", "run_demo", "share_first_rollouts"]
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +81,7 @@ def demo_settings(quick: bool) -> dict[str, Any]:
 
 def demo_config(method: str, out: Path, quick: bool, data_dir: str | None) -> dict[str, Any]:
     data = {"method": method, "data_dir": data_dir, **demo_settings(quick)}
-    if method != "sft":
-        shared = out / "sft"
-        data["sft_checkpoint"] = str(shared / "checkpoints" / "sft")
-        data["eval_sft"] = False
-        for env in data["envs"]:
-            env["experts"] = str(shared / "experts" / f"{env['name']}.jsonl")
-    return data
+    return shared_sft(data, method, out)
 
 
 def run_demo(
@@ -94,26 +89,4 @@ def run_demo(
 ) -> list[Path]:
     if methods[0] != "sft":
         methods = ("sft", *[m for m in methods if m != "sft"])
-    run_dirs = []
-    for method in methods:
-        run_dir = out / method
-        log.info("demo: method %s in %s", method, run_dir)
-        config = from_dict(demo_config(method, out, quick, data_dir), f"demo:{method}")
-        if method != "sft" and "eto" in methods[: methods.index(method)]:
-            share_first_rollouts(out / "eto", run_dir, config)
-        Pipeline(config, run_dir).run()
-        run_dirs.append(run_dir)
-    return run_dirs
-
-
-def share_first_rollouts(source: Path, run_dir: Path, config: RunConfig) -> None:
-    """Reuse eto's iteration-1 target rollouts: the same SFT model, tasks, seed and greedy decoding
-    produce the same episodes, which the rollout engine then skips instead of generating again."""
-    if config.target_sampling.temperature != 0:
-        return
-    for spec in config.envs:
-        src = source / "iter1" / "rollouts" / spec.name / "target.jsonl"
-        dst = run_dir / "iter1" / "rollouts" / spec.name / "target.jsonl"
-        if src.exists() and not dst.exists():
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dst)
+    return run_comparison(demo_config("sft", out, quick, data_dir), out, methods, where="demo")
