@@ -54,11 +54,31 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; finished work is saved, rerun the same command to resume", file=sys.stderr)
         return 130
-    except USER_ERRORS as exc:
-        if args.verbose:
+    except Exception as exc:
+        if args.verbose or not is_user_error(exc):
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+# pymysql errors a user fixes (server down, wrong password, unknown database), by MySQL error code
+DB_USER_CODES = {1044, 1045, 1049, 2002, 2003, 2005, 2013}
+
+
+def is_user_error(exc: BaseException) -> bool:
+    """Bad input or a setup problem the message explains (never a bug: those keep their traceback).
+
+    Database errors are recognised without importing the driver for commands that do not use it.
+    """
+    if isinstance(exc, USER_ERRORS):
+        return True
+    server = sys.modules.get("coevolve.envs.intercode_sql.server")
+    if server is not None and isinstance(exc, server.ServerError):
+        return True
+    pymysql = sys.modules.get("pymysql")
+    if pymysql is not None and isinstance(exc, pymysql.err.OperationalError):
+        return bool(exc.args) and exc.args[0] in DB_USER_CODES
+    return False
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from coevolve.data import resources
+from coevolve.envs.base import name_error
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -22,10 +23,14 @@ def _selected(prefixes: list[str]) -> list[str]:
     names = sorted(resources.RESOURCES)
     if not prefixes:
         return names
-    chosen = [n for n in names if any(n == p or n.startswith(p.rstrip("/") + "/") for p in prefixes)]
-    if not chosen:
-        resources.get_resource(prefixes[0])  # raises with the list of known names
-    return chosen
+    def matches(name: str, prefix: str) -> bool:
+        return name == prefix or name.startswith(prefix.rstrip("/") + "/")
+
+    for prefix in prefixes:
+        if not any(matches(n, prefix) for n in names):
+            folders = sorted({n.rsplit("/", 1)[0] + "/" for n in names})
+            raise name_error("data resource or folder", prefix, folders + names, limit=60)
+    return [n for n in names if any(matches(n, p) for p in prefixes)]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -59,9 +60,16 @@ def _policy_kwargs(args: argparse.Namespace) -> dict:
     return {"dtype": args.dtype} if args.dtype else {}
 
 
+def check_model_path(model: str, flag: str = "--model") -> None:
+    """A model given as a path must exist (else the hub loader answers with a confusing repo-id error)."""
+    if model.startswith(("/", "./", "../", "~")) and not Path(model).expanduser().exists():
+        raise FileNotFoundError(f"{flag} {model}: no such checkpoint directory")
+
+
 def run(args: argparse.Namespace) -> int:
     from coevolve.evaluation.runner import evaluate
 
+    check_model_path(args.model)
     params = SamplingParams(
         temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens, seed=args.seed
     )

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from coevolve.data.jsonl import read_jsonl
+from coevolve.data.jsonl import JsonlError, read_jsonl
 from coevolve.data.records import (
     SUCCESS_REWARD,
     Message,
@@ -31,21 +31,31 @@ ACK = "OK"
 
 
 def load_records(path: str | Path) -> list[dict[str, Any]]:
-    """Records of a JSON-list or JSONL file, with errors naming the file."""
+    """Every record of an input file (JSON list or JSONL, BOM or not), or an error naming file and line.
+
+    Input files are read whole: unlike our own append files, no last line is ever dropped.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise RecordError(f"{path}:{line}: not UTF-8 text ({exc.reason})") from exc
     if text.lstrip().startswith("["):
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise RecordError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from exc
+            raise RecordError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
         if not all(isinstance(r, dict) for r in data):
             bad = next(i for i, r in enumerate(data) if not isinstance(r, dict))
             raise RecordError(f"{path}: record {bad}: expected an object")
         return data
-    return read_jsonl(path)
+    try:
+        return read_jsonl(path, strict=True)
+    except JsonlError as exc:
+        raise RecordError(str(exc)) from exc
 
 
 def conversation_to_messages(conversations: Any, where: str) -> list[Message]:

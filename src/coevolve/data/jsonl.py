@@ -1,13 +1,22 @@
-"""Append-only JSONL files that survive a crash mid-write.
+"""Append-only JSONL files that survive a crash mid-write, strict readers for input files, atomic JSON.
 
 Each record is one line, written with a single `write` and flushed + fsynced, so a crash leaves at
-most one torn last line. Reading detects that line (no newline at the end, or not valid JSON), warns
-and drops it; opening for append truncates it so the next record starts on a clean line. A bad line
-anywhere else is corruption, not a crash, and raises with the file and line number.
+most one torn last line. Reading one of *our own* append files (`strict=False`) detects that line (no
+newline at the end, or not valid JSON), warns and drops it; opening for append truncates it so the next
+record starts on a clean line. A bad line anywhere else is corruption, not a crash, and raises with the
+file and line number.
+
+*Input* files (experts, pairs, replays: `strict=True`) are never ours to repair: every line must be a
+JSON object, a last line without a newline is a record like any other, and a bad one raises naming the
+file and line. Both read a UTF-8 byte-order mark as nothing.
+
+Small JSON side files (costs, stats, summaries) are replaced whole with `write_json_atomic`
+(temporary file, fsync, rename), so a kill leaves the old or the new file, never half of one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -31,20 +40,31 @@ def _split_complete(raw: bytes) -> tuple[list[bytes], bytes]:
     return raw[:cut].splitlines(), raw[cut:]
 
 
-def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """Read every complete record; a torn last line is dropped with a warning."""
+BOM = b"\xef\xbb\xbf"
+
+
+def read_jsonl(path: str | Path, strict: bool = False) -> list[dict[str, Any]]:
+    """Every record of a JSONL file. `strict=False` (our append files): a torn last line is dropped
+    with a warning. `strict=True` (input files): read whole, or raise naming file and line."""
     path = Path(path)
     if not path.exists():
+        if strict:
+            raise FileNotFoundError(f"{path}: no such file")
         return []
-    lines, tail = _split_complete(path.read_bytes())
+    raw = path.read_bytes().removeprefix(BOM)
+    if strict and raw and not raw.endswith(b"\n"):
+        raw += b"\n"  # a missing final newline is no tear in a file we did not write
+    lines, tail = _split_complete(raw)
     records: list[dict[str, Any]] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             value = json.loads(line)
+        except UnicodeDecodeError as exc:
+            raise JsonlError(f"{path}:{number}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
         except json.JSONDecodeError as exc:
-            if number == len(lines) and not tail:
+            if number == len(lines) and not tail and not strict:
                 # A last line that ends in a newline but is not JSON: a torn write that got lucky.
                 log.warning("%s:%d: dropping torn last line (%s)", path, number, exc.msg)
                 break
@@ -55,6 +75,36 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     if tail.strip():
         log.warning("%s:%d: dropping torn last line (%d bytes, no newline)", path, len(lines) + 1, len(tail))
     return records
+
+
+def write_json_atomic(path: str | Path, data: Any, indent: int | None = 1) -> None:
+    """Replace `path` with `data` as JSON: temporary file, fsync, rename (a kill leaves old or new)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    text = json.dumps(data, indent=indent, ensure_ascii=False, default=str) + "\n"
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    with contextlib.suppress(OSError):  # the rename itself reaches the disk
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def read_json(path: str | Path, default: Any = None) -> Any:
+    """A JSON side file (`default` when absent); a damaged one raises naming the file."""
+    path = Path(path)
+    if not path.exists():
+        return default
+    try:
+        return json.loads(path.read_bytes().removeprefix(BOM).decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise JsonlError(f"{path}: not valid JSON ({exc}); delete it to have it rebuilt") from exc
 
 
 def repair_tail(path: Path) -> None:

@@ -6,11 +6,11 @@ kept and the summary is recomputed over all of them, so a killed run rerun gives
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from coevolve.agents.base import Policy, SamplingParams, make_policy
+from coevolve.data.jsonl import write_json_atomic
 from coevolve.data.records import Task
 from coevolve.envs.registry import make_env
 from coevolve.evaluation.summary import summarize
@@ -62,6 +62,8 @@ def evaluate(
     finally:
         probe.close()
     tasks = tasks[:limit] if limit else tasks
+    if not tasks:  # an average over nothing is no score: refuse instead of reporting 0.0
+        raise ValueError(f"{env} {split}: no task to evaluate (check the split, the ids and the task filter)")
     out_dir = Path(out_dir)
     own = policy is None
     policy = policy or make_policy(backend, model, **(policy_kwargs or {}))
@@ -86,5 +88,5 @@ def evaluate(
         if own:
             policy.close()
     summary = summarize(trajs, env, split, data_label, model, agent)
-    (out_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    write_json_atomic(out_dir / SUMMARY_FILE, summary, indent=2)
     return summary

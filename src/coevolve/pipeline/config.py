@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -156,7 +158,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
                 raise ConfigError(f"{where}.envs: expected a list")
             kwargs[key] = [_build(EnvSpec, v, f"{where}.envs[{i}]") for i, v in enumerate(value)]
         else:
-            kwargs[key] = value
+            kwargs[key] = check_type(value, hint, f"{where}.{key}")
     try:
         return cls(**kwargs)
     except TypeError as exc:
@@ -183,6 +185,72 @@ def validate(config: RunConfig, where: str = "config") -> None:
         raise ConfigError(f"{where}: 'envs' must list at least one environment")
     if config.iterations < 0:
         raise ConfigError(f"{where}: 'iterations' must be >= 0")
+    check_ranges(config, where)
+
+
+_BOUNDS = {"iterations": 0, "aux_frozen_after": 0}  # key -> smallest valid value
+_ENV_BOUNDS = {"train_limit": 1, "eval_limit": 1}
+_SAMPLING_BOUNDS = {"samples_per_task": 1, "max_new_tokens": 1}
+
+
+def check_ranges(config: RunConfig, where: str = "config") -> None:
+    """Counts and limits in range, each error naming its key (a -1 must not slice a task away)."""
+
+    def check(value: Any, low: float, key: str, strict: bool = False) -> None:
+        if value is not None and (value <= low if strict else value < low):
+            raise ConfigError(f"{where}: '{key}' must be {'>' if strict else '>='} {low}, got {value!r}")
+
+    for key, low in _BOUNDS.items():
+        check(getattr(config, key), low, key)
+    for i, spec in enumerate(config.envs):
+        for key, low in _ENV_BOUNDS.items():
+            check(getattr(spec, key), low, f"envs[{i}].{key}")
+        check(spec.step_timeout, 0, f"envs[{i}].step_timeout", strict=True)
+    for name in ("target_sampling", "aux_sampling", "eval_sampling"):
+        for key, low in _SAMPLING_BOUNDS.items():
+            check(getattr(getattr(config, name), key), low, f"{name}.{key}")
+    check(config.rollout.max_concurrent, 1, "rollout.max_concurrent")
+    check(config.rollout.num_workers, 0, "rollout.num_workers")
+
+
+def check_type(value: Any, hint: Any, where: str) -> Any:
+    """`value` if it fits the field's type hint (ints widen to float), else a ConfigError naming the key."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        options = [a for a in args if a is not type(None)]
+        for option in options:
+            try:
+                return check_type(value, option, where)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{where}: expected {_type_name(hint)}, got {value!r}")
+    base = origin or hint
+    if base is Any:
+        return value
+    if base is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if base is float and isinstance(value, str):  # YAML 1.1 reads 1e-5 as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    if base is int and isinstance(value, bool):
+        raise ConfigError(f"{where}: expected an integer, got {value!r}")
+    if isinstance(base, type) and not isinstance(value, base):
+        raise ConfigError(f"{where}: expected {_type_name(hint)}, got {value!r} ({type(value).__name__})")
+    return value
+
+
+def _type_name(hint: Any) -> str:
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true/false", list: "a list",
+             dict: "a mapping"}  # fmt: skip
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        nullable = len(args) < len(typing.get_args(hint))
+        return " or ".join(_type_name(a) for a in args) + (" or null" if nullable else "")
+    return names.get(typing.get_origin(hint) or hint, str(hint))
 
 
 def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from coevolve.data.formats import filter_by_reward, load_eto_sft, trajectory_to_eto
-from coevolve.data.jsonl import JsonlWriter, pair_file, trajectory_file
+from coevolve.data.jsonl import JsonlWriter, pair_file, read_json, trajectory_file, write_json_atomic
 from coevolve.data.records import PreferencePair, Task, Trajectory
 from coevolve.data.resources import RESOURCES, resolve
+from coevolve.envs.base import UnknownName
 from coevolve.envs.registry import make_env
 from coevolve.pipeline.config import ConfigError, RunConfig, SamplingSpec, flatten, to_yaml
 from coevolve.pipeline.lock import RunLock
@@ -63,9 +64,15 @@ class Pipeline:
         return self.run_dir / "experts" / f"{env}.jsonl"
 
     def checkpoint(self, agent: str, k: int) -> str:
-        """The model an agent acts with after iteration k (k = 0: the SFT model)."""
+        """The model an agent acts with after iteration k (k = 0: the SFT model).
+
+        A checkpoint whose training stage finished but whose folder is gone is an error, never
+        mistaken for an iteration without pairs.
+        """
         if k == 0:
-            return self.config.sft_checkpoint or str(self.run_dir / "checkpoints" / "sft")
+            if self.config.sft_checkpoint:
+                return self.config.sft_checkpoint
+            return self._trained(self.run_dir / "checkpoints" / "sft", "sft") or ""
         if (
             agent != "target"
             and self.config.aux_frozen_after is not None
@@ -75,8 +82,25 @@ class Pipeline:
         from coevolve.training.common import is_done
 
         path = self.run_dir / "checkpoints" / f"iter{k}" / agent
+        stage = f"iter{k}/train_{'target' if agent == 'target' else 'aux'}"
         # an agent that had no pairs in iteration k keeps its previous model
-        return str(path) if is_done(path) else self.checkpoint(agent, k - 1)
+        return str(path) if is_done(path) else self._trained(path, stage) or self.checkpoint(agent, k - 1)
+
+    def _trained(self, path: Path, stage: str) -> str | None:
+        """`path` if its stage trained a model there; None if the stage trained nothing (no pairs)."""
+        from coevolve.training.common import is_done
+
+        if is_done(path):
+            return str(path)
+        record = self.manifest.stages.get(stage)
+        if record is None or record.status != "done":  # not trained yet
+            return str(path) if stage == "sft" else None
+        if (record.outputs or {}).get("trained", True):
+            raise FileNotFoundError(
+                f"{path}: checkpoint missing (or incomplete: no {path.name}/training_done.json) although stage "
+                f"{stage!r} finished; restore it or rerun with --redo-from {stage}"
+            )
+        return None
 
     def rollout_path(self, k: int, env: str, agent: str) -> Path:
         return self.run_dir / f"iter{k}" / "rollouts" / env / f"{agent}.jsonl"
@@ -145,8 +169,22 @@ class Pipeline:
 
     def run(self, accept_config_change: bool = False, redo_from: str | None = None) -> dict[str, Any]:
         """Run every stage not done yet; refused (RunLocked) while another process holds the run dir."""
+        self.check_inputs()
         with self.lock:
             return self._run_stages(accept_config_change, redo_from)
+
+    def check_inputs(self) -> None:
+        """Before any compute: env_kwargs keys the env accepts, an `sft_checkpoint` that exists."""
+        from coevolve.envs.registry import check_kwargs, get_env_class
+
+        for i, spec in enumerate(self.config.envs):
+            try:
+                check_kwargs(get_env_class(spec.name), {"data_dir": None, **spec.env_kwargs})
+            except UnknownName as exc:
+                raise ConfigError(f"config envs[{i}]: {exc}") from exc
+        ckpt = self.config.sft_checkpoint
+        if ckpt and ckpt.startswith(("/", "./", "../", "~")) and not Path(ckpt).expanduser().exists():
+            raise ConfigError(f"config sft_checkpoint: {ckpt}: no such checkpoint directory")
 
     def _run_stages(self, accept_config_change: bool, redo_from: str | None) -> dict[str, Any]:
         # --redo-from recomputes from a stage under the new config; earlier stages stay as they are
@@ -216,7 +254,10 @@ class Pipeline:
         if spec.eval_ids and split in spec.eval_ids:
             wanted = [str(i) for i in spec.eval_ids[split]]
             by_id = {t.id: t for t in tasks}
-            return [by_id[i] for i in wanted if i in by_id]
+            missing = [i for i in wanted if i not in by_id]
+            if missing:
+                raise ConfigError(f"envs '{env}' eval_ids.{split}: ids not in the split: {missing[:10]}")
+            return [by_id[i] for i in wanted]
         return tasks[: spec.eval_limit] if spec.eval_limit else tasks
 
     def experts(self, env: str) -> dict[str, Trajectory]:
@@ -227,7 +268,7 @@ class Pipeline:
     def make_experts(self) -> dict[str, Any]:
         from coevolve.experts import ExpertConfig, ExpertGenerator
 
-        counts = {}
+        counts, dropped = {}, {}
         for spec in self.config.envs:
             out = self.expert_path(spec.name)
             tasks = self.tasks(spec.name, spec.train_split)
@@ -250,17 +291,27 @@ class Pipeline:
                     if spec.experts in RESOURCES
                     else Path(spec.experts)
                 )
-                kept = filter_by_reward(
-                    load_eto_sft(source, spec.name, spec.train_split), spec.min_expert_reward
-                )
+                loaded = load_eto_sft(source, spec.name, spec.train_split)
+                kept = filter_by_reward(loaded, spec.min_expert_reward)
                 ids = {t.id for t in tasks}
+                outside = [t.task.id for t in kept if t.task.id not in ids]
                 kept = [t for t in kept if t.task.id in ids]
+                drops = {
+                    "below_min_reward": len(loaded) - len(kept) - len(outside),
+                    "not_in_split": len(outside),
+                }
+                drops["over_train_limit"] = max(0, len(kept) - spec.train_limit) if spec.train_limit else 0
                 kept = kept[: spec.train_limit] if spec.train_limit else kept
+                dropped[spec.name] = drops
+                if any(drops.values()):
+                    log.warning("%s: %d of %d expert records kept; dropped %s%s", source, len(kept), len(loaded),
+                                drops, f" (ids not in split {spec.train_split!r}: {outside[:5]}...)" if outside else "")  # fmt: skip
                 out.parent.mkdir(parents=True, exist_ok=True)
+                out.unlink(missing_ok=True)  # a copy, rebuilt whole (a rerun must not append twice)
                 with JsonlWriter(out) as writer:
                     writer.write_all(trajectory_to_eto(t) for t in kept)
             counts[spec.name] = len(self.experts(spec.name))
-        return {"experts": counts}
+        return {"experts": counts, "dropped": dropped} if dropped else {"experts": counts}
 
     # ------------------------------------------------------------------ training
 
@@ -295,6 +346,9 @@ class Pipeline:
     def _train_dpo(self, agent: str, preset: str, k: int, pairs_path: Path) -> dict[str, Any]:
         from coevolve.training import DPOSettings, train_dpo
 
+        if not pairs_path.exists():
+            pairs_stage = f"iter{k}/{'target' if agent == 'target' else 'aux'}_pairs"
+            raise FileNotFoundError(f"{pairs_path}: pairs file missing; rerun with --redo-from {pairs_stage}")
         pairs = pair_file(pairs_path).read()
         if not pairs:
             log.warning("iteration %d: no pairs for the %s agent; it keeps its previous model", k, agent)
@@ -406,7 +460,10 @@ class Pipeline:
         path = self.rollout_path(k, env, agent)
         if fresh:
             path = self.run_dir / f"iter{k}" / "rollouts_new" / env / f"{agent}.jsonl"
-        return trajectory_file(path).read()
+        # in task order, not finish order: pairs (and DPO batches) must not depend on a resume
+        order = {t.id: i for i, t in enumerate(self.train_tasks(env))}
+        trajs = trajectory_file(path).read()
+        return sorted(trajs, key=lambda t: (order.get(t.task.id, len(order)), t.task.id, t.sample_index))
 
     def _write_pairs(
         self, path: Path, pairs: list[PreferencePair], checks: dict[str, Any] | None = None
@@ -426,9 +483,9 @@ class Pipeline:
                     counts = f"{c['mismatched']} of {c['checked']} rollouts"
                     log.warning("%s: %s differ from their expert's task turn %s", env, counts, c["by_reason"])
         stats_path = path.parent / "stats.json"
-        all_stats = json.loads(stats_path.read_text()) if stats_path.exists() else {}
+        all_stats = read_json(stats_path, default={})
         all_stats[path.stem] = stats
-        stats_path.write_text(json.dumps(all_stats, indent=1, default=str))
+        write_json_atomic(stats_path, all_stats)
         return {"pairs": len(pairs)}
 
     def _pair_settings(self):
@@ -504,7 +561,7 @@ class Pipeline:
         import torch
 
         path = self.run_dir / "costs.json"
-        costs = json.loads(path.read_text()) if path.exists() else []
+        costs = read_json(path, default=[])
         costs = [c for c in costs if c["stage"] != stage]
         cuda = torch.cuda.is_available()
         costs.append(
@@ -517,7 +574,7 @@ class Pipeline:
                 "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
             }
         )
-        path.write_text(json.dumps(costs, indent=1))
+        write_json_atomic(path, costs)
 
     def results(self) -> dict[str, Any]:
         """The target's final evaluation summaries, by "{env}_{split}"."""

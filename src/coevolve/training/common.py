@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import logging
 import os
 import re
@@ -13,6 +12,7 @@ from typing import Any
 
 import torch
 
+from coevolve.data.jsonl import write_json_atomic
 from coevolve.models import as_dtype
 from coevolve.training.settings import LoraSettings, TrainSettings
 
@@ -49,7 +49,7 @@ def trainer_kwargs(settings: TrainSettings, out_dir: Path) -> dict[str, Any]:
         "seed": settings.seed,
         "data_seed": settings.seed,
         "save_strategy": "steps",
-        "save_steps": settings.save_steps,
+        "save_steps": settings.save_steps if settings.save_steps < 1 else int(settings.save_steps),
         "save_total_limit": settings.save_total_limit,
         "logging_steps": settings.logging_steps,
         "report_to": [r for r in reporters(settings) if r != "tensorboard"],  # TensorBoard: log_callbacks
@@ -133,7 +133,7 @@ def save_final(trainer, tokenizer, out_dir: Path, settings: TrainSettings, summa
         metrics = [e for e in trainer.state.log_history if "loss" in e or "train_loss" in e]
         info = {**summary, "settings": settings.to_dict(), "global_step": trainer.state.global_step,
                 "log_history": metrics}  # fmt: skip
-        (out_dir / DONE_FILE).write_text(json.dumps(info, indent=1, default=str) + "\n")
+        write_json_atomic(out_dir / DONE_FILE, info)  # the marker a resume trusts: whole or absent
         shutil.rmtree(out_dir / "dataset_cache", ignore_errors=True)
     trainer.accelerator.wait_for_everyone()
     return out_dir

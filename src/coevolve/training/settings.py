@@ -49,7 +49,9 @@ class TrainSettings:
     lora: LoraSettings | None = None
     # bookkeeping
     seed: int = 42
-    save_steps: int = 500
+    # < 1: a ratio of the stage's total steps (0.2: a checkpoint every fifth of the stage, so a kill
+    # loses at most that much of a ~100-step paper stage); >= 1: every N optimizer steps
+    save_steps: float = 0.2
     save_total_limit: int | None = 2
     logging_steps: float = 0.02  # < 1: a ratio of the total steps (~50 points per stage)
     # "tensorboard" (event files in logging_dir), "none", or a comma list adding "wandb" / "trackio"
