@@ -4,13 +4,16 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from coevolve.models import load_causal_lm, load_tokenizer, make_tiny_model, resolve_model_path
-from coevolve.models.chat_templates import (
-    CHATML_SMOLLM2,
-    LLAMA2_CHAT,
-    has_generation_markers,
-    training_template,
+from coevolve.models import (
+    TemplateError,
+    assistant_tokens,
+    check_template,
+    load_causal_lm,
+    load_tokenizer,
+    make_tiny_model,
+    resolve_model_path,
 )
+from coevolve.models.chat_templates import CHATML_SMOLLM2, LLAMA2_CHAT
 
 EPISODE = [
     {"role": "user", "content": "Instruction: buy a red shirt."},
@@ -23,22 +26,15 @@ EPISODE = [
 
 
 def _assistant_text(tokenizer, messages):
-    out = tokenizer.apply_chat_template(
-        messages, tokenize=True, return_dict=True, return_assistant_tokens_mask=True
-    )
-    ids = [i for i, m in zip(out["input_ids"], out["assistant_masks"], strict=True) if m]
-    return tokenizer.decode(ids)
+    ids, mask = assistant_tokens(tokenizer, messages)
+    return tokenizer.decode([i for i, m in zip(ids, mask, strict=True) if m])
 
 
-@pytest.mark.parametrize("with_system", [False, True])
-def test_tiny_marked_template_renders_like_original(tiny_model_dir, with_system):
+def test_load_tokenizer_keeps_the_models_own_template(tiny_model_dir):
     tok = load_tokenizer(str(tiny_model_dir))
-    assert has_generation_markers(tok.chat_template)
-    msgs = ([{"role": "system", "content": "Be brief."}] if with_system else []) + EPISODE
-    marked = tok.apply_chat_template(msgs, tokenize=False)
-    original = tok.apply_chat_template(msgs, tokenize=False, chat_template=LLAMA2_CHAT)
-    assert marked == original
-    assert original.startswith("<s>[INST] ")
+    assert tok.chat_template == LLAMA2_CHAT
+    assert tok.apply_chat_template(EPISODE, tokenize=False).startswith("<s>[INST] ")
+    check_template(tok)
 
 
 def test_tiny_assistant_mask_covers_assistant_turns_and_eos(tiny_model_dir):
@@ -71,11 +67,15 @@ def test_make_tiny_model_is_deterministic(tmp_path, tiny_model_dir):
         assert torch.equal(pa, pb), name
 
 
-def test_unknown_template_without_markers_is_a_clear_error(tiny_model_dir):
+def test_any_template_is_accepted_and_a_useless_one_is_a_clear_error(tiny_model_dir):
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
-    tok.chat_template = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
-    with pytest.raises(ValueError, match="generation"):
-        training_template(tok)
+    tok.chat_template = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+    check_template(tok)  # unknown to any table, still usable
+    # no generation prompt: after the prompt the model writes the role header too
+    assert _assistant_text(tok, EPISODE[:2]) == "assistant: OK"
+    tok.chat_template = "{% for m in messages %}{{ m['role'] }}\n{% endfor %}"  # drops the contents
+    with pytest.raises(TemplateError, match="content"):
+        check_template(tok)
 
 
 def test_bad_dtype_and_paths(tiny_model_dir):

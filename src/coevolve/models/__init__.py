@@ -1,7 +1,7 @@
-"""Model loading: name resolution (incl. the offline `smollm2-135m` alias), marked chat templates,
-and a tiny random model for tests."""
+"""Model loading: name resolution (incl. the offline `smollm2-135m` alias), assistant masks for any
+chat template, and a tiny random model for tests."""
 
-from coevolve.models.chat_templates import install_training_template, training_template
+from coevolve.models.chat_templates import TemplateError, assistant_tokens, check_template
 from coevolve.models.loading import as_dtype, load_causal_lm, load_tokenizer, resolve_model_path
 from coevolve.models.smollm2 import ALIAS as SMOLLM2_ALIAS
 from coevolve.models.smollm2 import smollm2_dir
@@ -9,12 +9,13 @@ from coevolve.models.tiny import make_tiny_model
 
 __all__ = [
     "SMOLLM2_ALIAS",
+    "TemplateError",
     "as_dtype",
-    "install_training_template",
+    "assistant_tokens",
+    "check_template",
     "load_causal_lm",
     "load_tokenizer",
     "make_tiny_model",
     "resolve_model_path",
     "smollm2_dir",
-    "training_template",
 ]

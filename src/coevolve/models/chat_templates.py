@@ -1,13 +1,32 @@
-"""Chat templates with `{% generation %}` markers, so training can score assistant tokens only.
+"""Which tokens of a rendered conversation are assistant tokens, for any chat template.
 
-TRL patches many templates itself (`trl.chat_template_utils.get_training_chat_template`) but not
-SmolLM2's ChatML nor Llama-2-chat; we ship marked versions of those two. A marked template renders
-exactly the same text as its original (tested); the markers only drive
-`return_assistant_tokens_mask`. Each marked span covers the assistant content plus its end-of-turn
-token, which is what the model must learn to emit; role headers and observations stay unscored.
+Project code. Training scores assistant tokens only. A template with `{% generation %}` markers
+says which they are (transformers' `return_assistant_tokens_mask`); most shipped templates have no
+markers, and a table of known template strings misses every template not in it (Llama-2-chat's
+official template renders the same text as ours but is a different string). So for a template
+without markers the spans are derived from how the template itself renders:
+
+1. `T` = the rendered conversation.
+2. Content of message i: render again with that content replaced by a sentinel; the text before the
+   sentinel is a prefix of `T` and the text after it a suffix, so the (possibly trimmed) content is
+   what lies between. One render with every content replaced serves all messages when the template
+   copies contents verbatim.
+3. Start of assistant turn i: where `T` departs from the generation prompt
+   `render(messages[:i], add_generation_prompt=True)` (the model writes from there; a prefilled
+   `<think></think>` block that is not in the prompt is therefore scored), never before the end of
+   message i-1's content, never after turn i's content.
+4. End: the content plus the closing text the template writes after an assistant message that ends
+   the conversation (`<|im_end|>`, ` </s>`, `<end_of_turn>` ...), as far as `T` repeats it and up to
+   its first whitespace after text (the newline between turns, or an eos after it that only the last
+   turn gets, is not something the model generates: it stops at the end-of-turn token).
+
+A token is an assistant token when its characters overlap a span (transformers' rule for marked
+spans). Templates with markers keep their own spans unchanged.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 
 from transformers import PreTrainedTokenizerBase
 
@@ -21,18 +40,9 @@ CHATML_SMOLLM2 = (
     "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
 
-CHATML_SMOLLM2_MARKED = (
-    "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
-    "{{ '<|im_start|>system\n" + SMOLLM2_SYSTEM + "<|im_end|>\n' }}{% endif %}"
-    "{% if message['role'] == 'assistant' %}{{ '<|im_start|>assistant\n' }}"
-    "{% generation %}{{ message['content'] + '<|im_end|>' }}{% endgeneration %}{{ '\n' }}"
-    "{% else %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}"
-    "{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
-)
-
 # Llama-2-chat layout: `<s>[INST] <<SYS>>\n{system}\n<</SYS>>\n\n{user} [/INST] {assistant} </s>`.
 # The generation prompt is empty: a prompt already ends with ` [/INST]`.
-_LLAMA2_HEAD = (
+LLAMA2_CHAT = (
     "{% if messages[0]['role'] == 'system' %}{% set turns = messages[1:] %}"
     "{% set system = messages[0]['content'] %}{% else %}{% set turns = messages %}"
     "{% set system = none %}{% endif %}"
@@ -43,45 +53,204 @@ _LLAMA2_HEAD = (
     "{% set text = '<<SYS>>\\n' + system + '\\n<</SYS>>\\n\\n' + message['content'] %}"
     "{% else %}{% set text = message['content'] %}{% endif %}"
     "{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + text.strip() + ' [/INST]' }}"
-)
-LLAMA2_CHAT = _LLAMA2_HEAD + "{% else %}{{ ' ' + text.strip() + ' ' + eos_token }}{% endif %}{% endfor %}"
-LLAMA2_CHAT_MARKED = (
-    _LLAMA2_HEAD
-    + "{% else %}{{ ' ' }}{% generation %}{{ text.strip() + ' ' + eos_token }}{% endgeneration %}"
-    + "{% endif %}{% endfor %}"
+    "{% else %}{{ ' ' + text.strip() + ' ' + eos_token }}{% endif %}{% endfor %}"
 )
 
-MARKED: dict[str, str] = {CHATML_SMOLLM2: CHATML_SMOLLM2_MARKED, LLAMA2_CHAT: LLAMA2_CHAT_MARKED}
+Chat = Sequence[dict[str, str]]
+Render = Callable[[list[dict[str, str]], bool], str]
+Span = tuple[int, int]
+
+
+class TemplateError(ValueError):
+    """The chat template cannot say which tokens are the assistant's."""
 
 
 def has_generation_markers(template: str) -> bool:
-    return "{% generation %}" in template or "{%- generation -%}" in template
+    return "generation %}" in template and "endgeneration" in template
 
 
-def training_template(tokenizer: PreTrainedTokenizerBase) -> str:
-    """The tokenizer's template with generation markers (ours, TRL's patch, or unchanged)."""
+def chat_template(tokenizer: PreTrainedTokenizerBase) -> str:
+    """The tokenizer's default chat template (the `default` one of a named set)."""
     template = tokenizer.chat_template
     if isinstance(template, dict):
-        template = template["default"]
-    if template is None:
-        raise ValueError(f"tokenizer {tokenizer.name_or_path!r} has no chat template")
-    if has_generation_markers(template):
-        return template
-    if template in MARKED:
-        return MARKED[template]
-    from trl.chat_template_utils import get_training_chat_template
+        template = template.get("default")
+    if not template:
+        raise TemplateError(f"tokenizer {tokenizer.name_or_path!r} has no chat template")
+    return template
 
+
+def renderer(tokenizer: PreTrainedTokenizerBase, template: str | None = None) -> Render:
+    template = template or chat_template(tokenizer)
+
+    def render(messages: list[dict[str, str]], add_generation_prompt: bool = False) -> str:
+        return tokenizer.apply_chat_template(
+            messages, chat_template=template, tokenize=False, add_generation_prompt=add_generation_prompt
+        )
+
+    return render
+
+
+# ---------------------------------------------------------------- spans (pure string functions)
+
+
+def _sentinel(i: int) -> str:
+    return f"QxSentinel{i:05d}xQ"  # letters/digits only: survives strip/trim, no template syntax
+
+
+def common_prefix_len(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def _with_content(messages: Chat, i: int, content: str) -> list[dict[str, str]]:
+    out = [dict(m) for m in messages]
+    out[i]["content"] = content
+    return out
+
+
+def content_spans(render: Render, messages: Chat, text: str) -> list[Span]:
+    """Where each message's content (as the template writes it) lies in `text`."""
+    marked = render([{**m, "content": _sentinel(i)} for i, m in enumerate(messages)], False)
+    spans, pieces, pos, shift = [], [], 0, 0
+    for i, m in enumerate(messages):
+        at = marked.find(_sentinel(i), pos)
+        if at < 0:
+            break
+        start = at + shift
+        spans.append((start, start + len(m["content"])))
+        pieces += [marked[pos:at], m["content"]]
+        shift += len(m["content"]) - len(_sentinel(i))
+        pos = at + len(_sentinel(i))
+    if len(spans) == len(messages) and "".join(pieces) + marked[pos:] == text:
+        return spans  # the template copies contents verbatim: one render serves every message
+    return [_content_span(render, messages, text, i) for i in range(len(messages))]
+
+
+def _content_span(render: Render, messages: Chat, text: str, i: int) -> Span:
+    """Message i's content span from one render with only that content replaced (trim-proof)."""
+    marked = render(_with_content(messages, i, _sentinel(i)), False)
+    at = marked.find(_sentinel(i))
+    if at < 0:
+        raise TemplateError(
+            f"the chat template does not write the content of message {i} ({messages[i]['role']})"
+        )
+    before, after = marked[:at], marked[at + len(_sentinel(i)) :]
+    if not (text.startswith(before) and text.endswith(after) and len(before) + len(after) <= len(text)):
+        raise TemplateError(
+            f"the chat template renders message {i} ({messages[i]['role']}) with a layout that depends on its "
+            "content; add {% generation %} markers to the template"
+        )
+    return len(before), len(text) - len(after)
+
+
+def _closing(render: Render, messages: Chat, i: int) -> str:
+    """What the template writes after assistant message i's content when the conversation ends there."""
+    marked = render([*[dict(m) for m in messages[:i]], {**messages[i], "content": _sentinel(i)}], False)
+    at = marked.find(_sentinel(i))
+    return "" if at < 0 else marked[at + len(_sentinel(i)) :]
+
+
+def _prompt_end(render: Render, messages: Chat, i: int, text: str) -> int:
     try:
-        patched = get_training_chat_template(tokenizer)
-    except ValueError as exc:
-        raise ValueError(
-            f"tokenizer {tokenizer.name_or_path!r}: its chat template has no {{% generation %}} markers and "
-            "neither coevolve nor TRL knows how to add them; add them to the template by hand"
-        ) from exc
-    return patched or template
+        prompt = render([dict(m) for m in messages[:i]], True)
+    except Exception:  # a template may refuse a prompt that does not end where it expects
+        return -1
+    return common_prefix_len(prompt, text)
 
 
-def install_training_template(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
-    """Replace the template by its marked version in place; rendering stays identical."""
-    tokenizer.chat_template = training_template(tokenizer)
-    return tokenizer
+def matched_closing(close: str, following: str, specials: Sequence[str] = ()) -> str:
+    """The part of `close` that `following` repeats, up to its first whitespace after text.
+
+    Whitespace ends the end-of-turn text: `<|end|>\n</s>` (a conversation-final eos) scores `<|end|>`,
+    as in every other turn. Where close and `following` diverge (the conversation-final close adds an eos, or a different end token), the match
+    is cut back to its last whitespace or complete special token, never into the next turn's header.
+    """
+    body = len(close) - len(close.lstrip())
+    cut = next((k for k in range(body, len(close)) if close[k].isspace()), len(close))
+    close = close[:cut]  # the end-of-turn text stops at its first line break (before a final eos)
+    n = common_prefix_len(close, following)
+    if n < len(close):
+        ends = [k + 1 for k in range(n) if close[k].isspace()]
+        ends += [k for k in range(1, n + 1) for s in specials if s and close[:k].endswith(s)]
+        n = max(ends, default=0)
+    return close[:n].rstrip()
+
+
+def assistant_spans(render: Render, messages: Chat, specials: Sequence[str] = ()) -> tuple[str, list[Span]]:
+    """The rendered conversation and the character spans the model generates (see the module docstring)."""
+    text = render([dict(m) for m in messages], False)
+    spans_c = content_spans(render, messages, text)
+    out = []
+    for i, m in enumerate(messages):
+        if m["role"] != "assistant":
+            continue
+        c_start, c_end = spans_c[i]
+        floor = spans_c[i - 1][1] if i else 0
+        start = _prompt_end(render, messages, i, text)
+        start = c_start if start < floor else min(start, c_start)
+        ceiling = spans_c[i + 1][0] if i + 1 < len(messages) else len(text)
+        close = matched_closing(_closing(render, messages, i), text[c_end:ceiling], specials)
+        out.append((start, c_end + len(close)))
+    return text, out
+
+
+def token_mask(offsets: Sequence[tuple[int, int]], spans: Sequence[Span]) -> list[int]:
+    """1 for each token whose characters overlap a span."""
+    mask = []
+    for a, b in offsets:
+        b = max(b, a + 1)  # zero-width tokens count by their position
+        mask.append(int(any(a < e and s < b for s, e in spans)))
+    return mask
+
+
+# ---------------------------------------------------------------- tokenizer entry points
+
+
+def assistant_tokens(
+    tokenizer: PreTrainedTokenizerBase, messages: Chat, template: str | None = None
+) -> tuple[list[int], list[int]]:
+    """(input_ids, assistant mask) of a conversation rendered with the tokenizer's chat template.
+
+    The ids are exactly `apply_chat_template(messages, tokenize=True)`'s.
+    """
+    template = template or chat_template(tokenizer)
+    messages = [{"role": m["role"], "content": m["content"]} for m in messages]
+    if has_generation_markers(template):
+        out = tokenizer.apply_chat_template(
+            messages,
+            chat_template=template,
+            tokenize=True,
+            return_dict=True,
+            return_assistant_tokens_mask=True,
+        )
+        return list(out["input_ids"]), [int(x) for x in out["assistant_masks"]]
+    if not tokenizer.is_fast:
+        raise TemplateError(f"tokenizer {tokenizer.name_or_path!r}: assistant masks need a fast tokenizer")
+    specials = [str(t) for t in tokenizer.all_special_tokens]
+    text, spans = assistant_spans(renderer(tokenizer, template), messages, specials)
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    return list(enc["input_ids"]), token_mask(enc["offset_mapping"], spans)
+
+
+PROBE = [
+    {"role": "user", "content": "Instruction: probe the chat template."},
+    {"role": "assistant", "content": "OK"},
+    {"role": "user", "content": "Observation: a probe page."},
+    {"role": "assistant", "content": "Thought: check.\nAction: probe[1]"},
+]
+
+
+def check_template(tokenizer: PreTrainedTokenizerBase) -> None:
+    """Fail early (before any compute) when the template yields no usable assistant mask."""
+    ids, mask = assistant_tokens(tokenizer, PROBE)
+    scored = tokenizer.decode([t for t, m in zip(ids, mask, strict=True) if m])
+    for m in PROBE:
+        inside = m["content"].strip() in scored
+        if inside != (m["role"] == "assistant"):
+            raise TemplateError(
+                f"tokenizer {tokenizer.name_or_path!r}: the derived assistant mask "
+                f"{'misses' if not inside else 'includes'} a {m['role']} message; add {{% generation %}} markers"
+            )

@@ -7,7 +7,6 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from coevolve.models.chat_templates import install_training_template
 from coevolve.models.smollm2 import ALIAS, smollm2_dir
 
 DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
@@ -38,11 +37,11 @@ def as_dtype(dtype: str | torch.dtype | None, device: str | torch.device | None 
 
 
 def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerBase:
-    """Tokenizer with a generation-marked chat template (renders the same text as the original)."""
+    """The model's tokenizer with its own chat template, whatever it is (masks: `assistant_tokens`)."""
     tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(name_or_path))
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    return install_training_template(tokenizer)
+    return tokenizer
 
 
 def load_causal_lm(

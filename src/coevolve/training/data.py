@@ -32,6 +32,19 @@ def sft_rows(trajectories: Sequence[Trajectory]) -> list[Row]:
     return rows
 
 
+def sft_token_rows(trajectories: Sequence[Trajectory], tokenizer) -> list[Row]:
+    """Pre-tokenized SFT rows: `input_ids` and `assistant_masks` (what the model writes), for any template."""
+    from coevolve.models import assistant_tokens
+
+    rows = []
+    for i, row in enumerate(sft_rows(trajectories)):
+        ids, mask = assistant_tokens(tokenizer, row["messages"])
+        if not any(mask):
+            raise RecordError(f"trajectory {i} ({trajectories[i].task.key}): no assistant token after rendering")
+        rows.append({"input_ids": ids, "assistant_masks": mask})
+    return rows
+
+
 def dpo_rows(pairs: Sequence[PreferencePair]) -> list[Row]:
     return [
         {

@@ -9,7 +9,7 @@ from datasets import Dataset
 from trl import DPOConfig
 
 from coevolve.data.records import PreferencePair
-from coevolve.models import load_causal_lm, load_tokenizer
+from coevolve.models import check_template, load_causal_lm, load_tokenizer
 from coevolve.training.common import (
     is_done,
     last_checkpoint,
@@ -48,6 +48,7 @@ def build_dpo_trainer(
     if not pairs:
         raise ValueError("DPO: no preference pair to train on")
     tokenizer = load_tokenizer(model)
+    check_template(tokenizer)  # a template without usable assistant masks fails before any compute
     policy = load_causal_lm(model, dtype=settings.dtype)
     # TRL reloads the reference from the policy's path when none is given; an explicit one must be an object.
     ref = load_causal_lm(ref_model, dtype=settings.dtype).eval() if ref_model else None

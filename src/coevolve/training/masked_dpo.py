@@ -1,7 +1,8 @@
 """Multi-turn DPO on TRL's DPOTrainer that scores assistant tokens only.
 
 TRL's collator marks every completion token, so observations inside a multi-turn chosen/rejected side
-would be scored. Here each side is rendered with `return_assistant_tokens_mask`, and the collator builds
+would be scored. Here each side is rendered with its assistant mask (`coevolve.models.assistant_tokens`:
+generation markers, or spans derived from how the template renders), and the collator builds
 `completion_mask` = zeros over the prompt + the assistant mask of the side, leaving holes at observations
 (still attended to: `attention_mask` stays 1). Policy and reference log-probs, the precomputed reference
 and the metrics all follow `completion_mask`. The NLL term is ours (not TRL's `sft` loss type) so each
@@ -21,6 +22,8 @@ from transformers.data.data_collator import DataCollatorMixin
 from trl import DPOTrainer
 from trl.trainer.utils import global_then_local_main_first, pad
 
+from coevolve.models import assistant_tokens
+
 log = logging.getLogger(__name__)
 
 EXTRA_COLUMNS = ["chosen_mask", "rejected_mask", "sft_weight"]
@@ -39,15 +42,7 @@ def tokenize_pair(example: dict[str, Any], tokenizer) -> dict[str, Any]:
     """prompt_ids + per side: ids after the common prefix and their assistant mask."""
     prompt_ids = tokenizer.apply_chat_template(example["prompt"], add_generation_prompt=True, tokenize=True,
                                                return_dict=True)["input_ids"]  # fmt: skip
-    sides = {}
-    for side in ("chosen", "rejected"):
-        out = tokenizer.apply_chat_template(
-            example["prompt"] + example[side],
-            tokenize=True,
-            return_dict=True,
-            return_assistant_tokens_mask=True,
-        )
-        sides[side] = (list(out["input_ids"]), list(out["assistant_masks"]))
+    sides = {side: assistant_tokens(tokenizer, example["prompt"] + example[side]) for side in ("chosen", "rejected")}  # fmt: skip
     # The completion starts where prompt and prompt+side diverge (a template may render them differently).
     cut = min(common_prefix(prompt_ids, ids) for ids, _ in sides.values())
     row = {"prompt_ids": prompt_ids[:cut]}

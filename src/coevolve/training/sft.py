@@ -10,7 +10,7 @@ from trl import SFTConfig, SFTTrainer
 
 from coevolve.data.formats import filter_by_reward
 from coevolve.data.records import Trajectory
-from coevolve.models import load_causal_lm, load_tokenizer
+from coevolve.models import check_template, load_causal_lm, load_tokenizer
 from coevolve.training.common import (
     is_done,
     last_checkpoint,
@@ -19,14 +19,15 @@ from coevolve.training.common import (
     save_final,
     trainer_kwargs,
 )
-from coevolve.training.data import sft_rows
+from coevolve.training.data import sft_token_rows
 from coevolve.training.settings import SFTSettings
 
 log = logging.getLogger(__name__)
 
 
 def sft_config(settings: SFTSettings, out_dir: Path) -> SFTConfig:
-    return SFTConfig(**trainer_kwargs(settings, out_dir), assistant_only_loss=True, packing=settings.packing)
+    # Rows arrive tokenized with their assistant masks (any chat template), which TRL turns into labels.
+    return SFTConfig(**trainer_kwargs(settings, out_dir), assistant_only_loss=False, packing=settings.packing)
 
 
 def train_sft(model: str, trajectories: list[Trajectory], out_dir: Path, settings: SFTSettings) -> Path:
@@ -39,12 +40,14 @@ def train_sft(model: str, trajectories: list[Trajectory], out_dir: Path, setting
     if not trajectories:
         raise ValueError("SFT: no trajectory left to train on (check --min-reward)")
     tokenizer = load_tokenizer(model)
+    check_template(tokenizer)
+    rows = sft_token_rows(trajectories, tokenizer)
     args = sft_config(settings, out_dir)
     policy = load_causal_lm(model, dtype=settings.dtype)
     trainer = SFTTrainer(
         model=policy,
         args=args,
-        train_dataset=Dataset.from_list(sft_rows(trajectories)),
+        train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
         peft_config=peft_config(settings.lora),
         callbacks=log_callbacks(settings, out_dir),
