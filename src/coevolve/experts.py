@@ -2,8 +2,11 @@
 
 Each task's gold steps are played through the env exactly as an agent's turns would be (`env.act` on
 "Thought: ...\\nAction: ..."), so the recorded observations, step caps and rewards are the env's. A
-trajectory is kept only when it reaches reward 1.0. Output: JSONL, one ETO SFT record per line
-({"id", "conversations", "reward", "env", "split", "actions"}), appended durably, so an interrupted
+trajectory is kept only when it reaches reward 1.0. Steps the env calls no-ops (`Env.is_noop`, e.g.
+opening an open door) are dropped by default: they do not count toward the step cap and are not
+recorded (`drop_noops=False` keeps them). Output: JSONL, one ETO SFT record per line ({"id",
+"conversations", "reward", "env", "split", "actions", "noops", "dropped_noops"}; `noops` is "dropped" or
+"kept"), appended durably, so an interrupted
 run resumes by skipping the ids already in the file. With `workers > 1` each worker process has its own
 env (for ScienceWorld its own JVM); records are still written in task order as they complete.
 """
@@ -39,6 +42,7 @@ class ExpertConfig:
     data_dir: str | None = None
     task_ids: list[str] | None = None  # only these ids (in split order)
     workers: int = 1  # processes with one env each (> 1: envs made by name, not the one passed in)
+    drop_noops: bool = True  # leave out steps the env reports as no-ops (recorded in each record)
 
 
 @dataclass
@@ -71,15 +75,26 @@ def select_tasks(
     return chosen[:limit] if limit is not None else chosen
 
 
-def play_expert(env: Env, task: Task) -> Trajectory:
-    """Run the gold steps of `task` through `env`; stops at the end of the episode."""
+def play_expert(env: Env, task: Task, drop_noops: bool = True) -> Trajectory:
+    """Run the gold steps of `task` through `env`; stops at the end of the episode.
+
+    With `drop_noops`, a step the env reports as a no-op (and that did not finish the task) is taken
+    back and left out; their number is in `meta["dropped_noops"]`.
+    """
     gold = env.expert(task)
     first = env.reset(task)
     messages, steps = [Message("user", first)], []
-    result = None
+    result, dropped = None, 0
     for expert_step in gold:
         text = expert_step.text(env)
-        result = env.act(text)
+        before = env.last_reward
+        outcome = env.act(text)
+        finished = outcome.done and outcome.info.get("end_reason") == "done"
+        if drop_noops and not finished and env.is_noop(outcome):
+            env.take_back(before)
+            dropped += 1
+            continue
+        result = outcome
         messages += [Message("assistant", text), Message("user", result.observation)]
         steps.append(Step(text, result.action, result.observation, result.reward, result.done, result.info))
         if result.done:
@@ -95,6 +110,7 @@ def play_expert(env: Env, task: Task) -> Trajectory:
         success=reward >= SUCCESS_REWARD,
         end_reason=end_reason,
         steps=steps,
+        meta={"noops": "dropped" if drop_noops else "kept", "dropped_noops": dropped},
     )
 
 
@@ -104,7 +120,14 @@ def expert_record(traj: Trajectory) -> dict[str, Any]:
     base = trajectory_to_eto(
         Trajectory(traj.task, traj.agent, traj.instruction, episode, traj.reward, traj.success, "expert")
     )
-    return {**base, "env": traj.task.env, "split": traj.task.split, "actions": [s.action for s in traj.steps]}
+    noops = {key: traj.meta[key] for key in ("noops", "dropped_noops") if key in traj.meta}
+    return {
+        **base,
+        "env": traj.task.env,
+        "split": traj.task.split,
+        "actions": [s.action for s in traj.steps],
+        **noops,
+    }
 
 
 def done_ids(path: Path) -> set[str]:
@@ -114,11 +137,12 @@ def done_ids(path: Path) -> set[str]:
 # ---------------------------------------------------------------- worker processes
 
 _worker_env: Env | None = None
+_worker_drop_noops = True
 
 
-def _init_worker(env_name: str, data_dir: str | None) -> None:
-    global _worker_env
-    _worker_env = make_env(env_name, data_dir=data_dir)
+def _init_worker(env_name: str, data_dir: str | None, drop_noops: bool = True) -> None:
+    global _worker_env, _worker_drop_noops
+    _worker_env, _worker_drop_noops = make_env(env_name, data_dir=data_dir), drop_noops
     # Run at the worker's normal exit (pool.close + join), so its simulator process is stopped.
     mp.util.Finalize(_worker_env, _worker_env.close, exitpriority=10)
 
@@ -127,7 +151,7 @@ def _expert_in_worker(task: Task) -> Trajectory | str:
     """A task's expert trajectory, or the env error's text (exceptions would end the whole pool)."""
     assert _worker_env is not None
     try:
-        return play_expert(_worker_env, task)
+        return play_expert(_worker_env, task, _worker_drop_noops)
     except EnvError as exc:
         return str(exc)
 
@@ -169,13 +193,13 @@ class ExpertGenerator:
         if workers <= 1:
             for task in todo:
                 try:
-                    yield play_expert(self.env, task)
+                    yield play_expert(self.env, task, self.config.drop_noops)
                 except EnvError as exc:
                     yield str(exc)
             return
         # spawn: the parent may hold simulator threads and sockets that a fork would copy
         context = mp.get_context("spawn")
-        init_args = (self.config.env, self.config.data_dir)
+        init_args = (self.config.env, self.config.data_dir, self.config.drop_noops)
         with context.Pool(workers, initializer=_init_worker, initargs=init_args) as pool:
             yield from pool.imap(_expert_in_worker, todo)
             pool.close()

@@ -8,8 +8,9 @@ import pytest
 
 from coevolve.data.records import RecordError
 from coevolve.data.resources import ResourceMissing
-from coevolve.envs.base import Env
+from coevolve.envs.base import Env, StepResult
 from coevolve.envs.sciworld import SciWorldEnv, thought_for
+from coevolve.experts import play_expert
 
 
 def test_splits_ids_and_caps():
@@ -95,15 +96,26 @@ def test_step_cap_ends_the_episode_keeping_the_reward(sciworld: Env):
 
 @pytest.mark.java
 def test_expert_reaches_full_reward(sciworld: Env):
-    task = sciworld.get_task("unseen", "18_27")
-    steps = sciworld.expert(task)
-    assert not any(s.action.startswith("open door") for s in steps)  # no-ops in easy mode are dropped
-    sciworld.reset(task)
-    for step in steps:
-        result = sciworld.act(step.text(sciworld))
-        if result.done:
-            break
+    task = sciworld.get_task("unseen", "14_225")  # find a plant: the gold path opens open doors
+    gold = [s.action for s in sciworld.expert(task)]  # the simulator's path, no-ops included
+    noops = [a for a in gold if a.startswith("open door")]
+    traj = play_expert(sciworld, task)
+    actions = [s.action for s in traj.steps]
+    assert noops and not any(a.startswith("open door") for a in actions)  # doors start open in easy mode
+    assert traj.meta == {"noops": "dropped", "dropped_noops": len(noops)}
+    assert [a for a in gold if not a.startswith("open door")][: len(actions)] == actions
+    assert traj.reward == 1.0 and traj.end_reason == "done"
+    sciworld.reset(task)  # the kept actions alone replay to the same end
+    for action in actions:
+        result = sciworld.step(action)
     assert result.done and result.reward == 1.0 and result.info["end_reason"] == "done"
+
+
+def test_already_open_is_a_noop():
+    env = SciWorldEnv()  # the simulator starts on first use; is_noop reads the observation only
+    assert env.is_noop(StepResult("Observation: The door is already open.", 0.0, False))
+    assert not env.is_noop(StepResult("Observation: The door is now open.", 0.0, False))
+    assert not env.is_noop(StepResult("Observation: You move to the kitchen.", 0.0, False))
 
 
 def _play(env: Env, task, actions: list[str]) -> list[tuple]:

@@ -25,6 +25,7 @@ def _config(method: str, model: str = "unused", **extra) -> dict:
         "aux_sampling": {"max_new_tokens": 8, "temperature": 1.0},
         "eval_sampling": {"max_new_tokens": 8},
         "rollout": {"backend": "hf", "max_concurrent": 4, "num_workers": 0},
+        "check_token_caps": False,  # 8-token turns keep the tiny runs fast; tests/pipeline/test_checks.py
         **extra,
     }
 

@@ -25,6 +25,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--workers", type=int, default=1, help="parallel processes, one env (JVM) each (default 1)"
     )
     parser.add_argument("--data-dir", help="folder with the data files (or COEVOLVE_DATA_DIR)")
+    parser.add_argument(
+        "--keep-noops", action="store_true", help="keep steps the env reports as no-ops (default: drop them)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -42,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         task_ids=args.task_ids,
         workers=args.workers,
+        drop_noops=not args.keep_noops,
     )
     generator = ExpertGenerator(config)
     try:

@@ -110,6 +110,20 @@ class Env(ABC):
         """Gold actions for a task with short factual thoughts (generated, not GPT-4 annotated)."""
         raise NotImplementedError(f"{self.name} has no expert generator")
 
+    def is_noop(self, result: StepResult) -> bool:
+        """True when the step changed nothing (ScienceWorld: opening a door that is already open).
+
+        The env decides from its own observation; generated experts drop such steps (`experts.py`).
+        By default no step is a no-op.
+        """
+        return False
+
+    def take_back(self, reward_before: float) -> None:
+        """Forget the last step for the step count (only for a no-op, which changed nothing): it no
+        longer counts toward the cap, and an episode that the cap ended on it goes on."""
+        self.num_steps -= 1
+        self.done, self.last_reward = False, reward_before
+
     def close(self) -> None:  # noqa: B027 - optional hook, most envs hold nothing
         """Release processes and connections."""
 

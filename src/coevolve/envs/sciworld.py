@@ -216,8 +216,12 @@ class SciWorldEnv(Env):
 
     # ------------------------------------------------------------ expert
 
+    def is_noop(self, result: StepResult) -> bool:
+        """Gold-path steps such as `open door to X` on a door that "easy" mode already opened."""
+        return bool(NO_OP_OBSERVATIONS.match(result.observation.removeprefix("Observation: ").strip()))
+
     def gold_actions(self, task: Task) -> list[str]:
-        """The simulator's gold path without the steps that are no-ops in easy mode.
+        """The simulator's gold path, no-ops included (generated experts drop them, see `is_noop`).
 
         Uses this instance's simulator: a running episode ends here (step() then needs a reset()).
         The gold agent caches its room-search route per start room in a JVM-wide map, built from the
@@ -229,12 +233,7 @@ class SciWorldEnv(Env):
         gold = list(self._call(self.sim.get_gold_action_sequence))
         if gold and gold[0].startswith("ERROR"):
             raise EnvError(f"sciworld: no gold path for task {task.id}: {gold[0]}")
-        kept = []
-        for action in gold:
-            observation = self._call(self.sim.server.step, action)
-            if not NO_OP_OBSERVATIONS.match(observation.strip()):
-                kept.append(action)
-        return kept
+        return gold
 
     def expert(self, task: Task) -> list[ExpertStep]:
         return [ExpertStep(thought_for(action), action) for action in self.gold_actions(task)]

@@ -33,6 +33,7 @@ class EnvSpec:
     # of an ETO/IPR SFT file (JSON list or JSONL).
     experts: str = "gold"
     min_expert_reward: float | None = None  # keep experts with reward strictly above (WebShop: 0.7)
+    drop_noops: bool = True  # generated ("gold") experts leave out steps the env reports as no-ops
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     # keep only tasks whose Task.meta[key] is one of the values, e.g. {"task_name": [...]} (all splits)
     task_filter: dict[str, list[Any]] = field(default_factory=dict)
@@ -100,9 +101,11 @@ class RunConfig:
     eval_sft: bool = True  # evaluate the SFT model too (iteration 0)
     eval_every_iteration: bool = True  # else only after the last iteration
     sft_checkpoint: str | None = None  # start from this SFT model instead of training one
+    # after the experts stage: stop unless generation caps and SFT/DPO max_length cover every expert
+    check_token_caps: bool = True
 
     def fingerprint(
-        self, exclude: tuple[str, ...] = ("iterations", "eval_every_iteration", "data_dir")
+        self, exclude: tuple[str, ...] = ("iterations", "eval_every_iteration", "data_dir", "check_token_caps")
     ) -> dict[str, Any]:
         """Flattened config used to detect edits of finished stages."""
         data = {k: v for k, v in dataclasses.asdict(self).items() if k not in exclude}

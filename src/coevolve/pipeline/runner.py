@@ -279,6 +279,7 @@ class Pipeline:
                 # the first `train_limit` tasks of the slice; those whose gold path fails are skipped
                 config = ExpertConfig(spec.name, spec.train_split, out, limit=spec.train_limit)
                 config.data_dir, config.task_ids = self.config.data_dir, [t.id for t in tasks]
+                config.drop_noops = spec.drop_noops
                 env = make_env(spec.name, data_dir=self.config.data_dir, **spec.env_kwargs)
                 generator = ExpertGenerator(config, env)
                 try:
@@ -311,7 +312,37 @@ class Pipeline:
                 with JsonlWriter(out) as writer:
                     writer.write_all(trajectory_to_eto(t) for t in kept)
             counts[spec.name] = len(self.experts(spec.name))
+        if self.config.check_token_caps:
+            self.check_token_caps()
         return {"experts": counts, "dropped": dropped} if dropped else {"experts": counts}
+
+    def check_token_caps(self) -> None:
+        """Raise ConfigError when a generation cap or SFT/DPO max_length is below what an expert needs."""
+        from coevolve.models.loading import load_tokenizer
+        from coevolve.pipeline.checks import cap_errors, longest_episode, longest_turn, token_counters
+        from coevolve.training import DPOSettings, SFTSettings
+
+        cfg = self.config
+        generation = {"eval_sampling.max_new_tokens": cfg.eval_sampling.max_new_tokens}
+        lengths = {}
+        if not cfg.sft_checkpoint:
+            lengths["sft.max_length"] = int(cfg.sft.get("max_length", SFTSettings().max_length))
+        if cfg.iterations > 0:
+            generation["target_sampling.max_new_tokens"] = cfg.target_sampling.max_new_tokens
+            if cfg.aux_agent != "none":
+                generation["aux_sampling.max_new_tokens"] = cfg.aux_sampling.max_new_tokens
+            lengths["dpo.max_length"] = int(cfg.dpo.get("max_length", DPOSettings().max_length))
+        turn, episode = token_counters(load_tokenizer(cfg.sft_checkpoint or cfg.base_model))
+        errors = []
+        for spec in cfg.envs:
+            trajs = list(self.experts(spec.name).values())
+            errors += cap_errors(
+                spec.name, longest_turn(trajs, turn), longest_episode(trajs, episode), generation, lengths
+            )
+        if errors:
+            raise ConfigError(
+                "token caps do not cover the experts (or set check_token_caps: false):\n  " + "\n  ".join(errors)
+            )
 
     # ------------------------------------------------------------------ training
 
