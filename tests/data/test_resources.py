@@ -14,9 +14,9 @@ def isolated(tmp_path, monkeypatch):
 
 def test_offline_missing_resource_says_what_and_how(isolated):
     with pytest.raises(ResourceMissing) as info:
-        resolve("eto/sciworld/train_indices.json")
+        resolve("eto/prompts/sciworld_inst.txt")
     text = str(info.value)
-    assert "eto/sciworld/train_indices.json" in text
+    assert "eto/prompts/sciworld_inst.txt" in text
     assert "COEVOLVE_OFFLINE" in text
     assert "raw.githubusercontent.com/Yifan-Song793/ETO/a2fc5da" in text
     assert "coevolve data fetch" in text
@@ -33,6 +33,32 @@ def test_data_dir_then_cache_order(isolated, monkeypatch):
     (data_dir / name).write_text("data dir copy")
     monkeypatch.setenv("COEVOLVE_DATA_DIR", str(data_dir))
     assert resolve(name).read_text() == "data dir copy"
+
+
+def test_packaged_number_lists_are_the_pinned_upstream_bytes(isolated):
+    """Only lists of numbers ship, byte-identical to the pinned upstream files; none needs a download."""
+    assert "eto/sciworld/train_indices.json" in resources.PACKAGED
+    assert "ipr/intercode_sql/test_indices.json" in resources.PACKAGED
+    for name in resources.PACKAGED:
+        assert "prompts" not in name and "experts" not in name, name
+        path = resolve(name)  # offline, empty cache: the packaged copy
+        assert path == resources.PACKAGED_ROOT / name
+        assert verify(name) == ("ok", path), name
+    shipped = {
+        p.relative_to(resources.PACKAGED_ROOT).as_posix() for p in resources.PACKAGED_ROOT.rglob("*.*")
+    }
+    assert shipped == set(resources.PACKAGED)  # no stray file in the package folder
+
+
+def test_data_dir_and_cache_come_before_the_packaged_copy(isolated, monkeypatch):
+    name = "eto/sciworld/dev_indices.json"
+    cached = resources.cache_path(name)
+    cached.parent.mkdir(parents=True)
+    cached.write_text("[]")
+    assert resolve(name) == cached
+    assert resources.find_local(name, packaged=False) == cached
+    cached.unlink()
+    assert resources.find_local(name, packaged=False) is None
 
 
 def test_unknown_resource_lists_known(isolated):

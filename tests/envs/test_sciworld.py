@@ -30,12 +30,21 @@ def test_malformed_split_file_names_the_item(tmp_path, monkeypatch):
         SciWorldEnv(data_dir=str(tmp_path)).tasks("unseen")
 
 
-def test_offline_resolver_names_the_missing_file(tmp_path, monkeypatch):
+def test_offline_splits_come_from_the_packaged_lists(tmp_path, monkeypatch):
     monkeypatch.setenv("COEVOLVE_OFFLINE", "1")
     monkeypatch.setenv("COEVOLVE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("COEVOLVE_CACHE_DIR", str(tmp_path / "cache"))
-    with pytest.raises(ResourceMissing, match="eto/sciworld/"):
-        SciWorldEnv(data_dir=str(tmp_path / "empty")).tasks("seen")
+    assert len(SciWorldEnv(data_dir=str(tmp_path / "empty")).tasks("seen")) == 194
+
+
+def test_upstream_prompt_set_offline_names_the_missing_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("COEVOLVE_OFFLINE", "1")
+    monkeypatch.setenv("COEVOLVE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("COEVOLVE_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(ResourceMissing, match="eto/prompts/sciworld_inst.txt"):
+        SciWorldEnv(prompt_set="eto").prompt()
+    with pytest.raises(ValueError, match="unknown prompt_set 'ipr'; valid: embedded, auto, eto"):
+        SciWorldEnv(prompt_set="ipr")
 
 
 def test_thoughts_restate_the_action():
@@ -51,8 +60,8 @@ def test_first_turn_prompt_and_invalid_inputs(sciworld: Env):
     first = sciworld.reset(task)
     assert first.startswith("Task Description:\nYour task is to use chemistry to create")
     prompt = sciworld.prompt()
-    assert len(prompt.examples) == 1 and len(prompt.examples[0]) == 14
-    assert prompt.examples[0][0].content.startswith("Your task is")  # ETO's example drops the header
+    assert prompt.prompt_set == "embedded" and len(prompt.examples) == 1  # the default: no download
+    assert prompt.examples[0][0].content.startswith("Your task is")  # as ETO's example: no header
     bad = sciworld.act("I think I should look")
     assert bad.observation == Env.invalid_format_observation and not bad.done and sciworld.num_steps == 1
     unknown = sciworld.act("Thought: try\nAction: flibber the gadget")

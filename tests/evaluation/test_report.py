@@ -87,6 +87,24 @@ def test_generated_data_marks_column_and_duplicate_methods_named_by_folder(tmp_p
     assert [r.method for r in table.rows] == ["sft (a)", "sft (b)"]
 
 
+def test_embedded_prompts_and_task_samples_are_marked_apart(tmp_path):
+    run = build_run(tmp_path, "a", "sft", {0: {("sciworld", "seen"): 50.0, ("intercode_sql", "test"): 20.0}})
+    folder = run / "eval" / "iter0"
+    for name, data, prompts in (
+        ("sciworld_seen", "official", "embedded"),
+        ("intercode_sql_test", "sample", "ipr"),
+    ):
+        summary = json.loads((folder / name / "summary.json").read_text())
+        summary.update(data=data, prompts=prompts)
+        (folder / name / "summary.json").write_text(json.dumps(summary))
+    table = results_table([load_run(run)])
+    assert table.headers[2] == "SciW seen‡" and table.headers[4] == "InterCodeSQL§"
+    assert table.headers[3] == "SciW unseen"
+    assert table.cells()[0][2] == "50.00‡" and table.cells()[0][4] == "20.00§"
+    notes = " ".join(table.footnotes)
+    assert "embedded prompts" in notes and "task sample" in notes and "generated data" not in notes
+
+
 def test_report_writes_markdown_and_loadable_pngs(tmp_path):
     run = build_run(tmp_path, "run", "coevolve", {0: ALL, 2: ALL})
     path = write_report([run], tmp_path / "out")

@@ -37,6 +37,8 @@ def test_summarize_metrics():
     assert s["end_reasons"] == {"context_length": 1, "done": 1, "step_cap": 1}
     assert (s["env"], s["split"], s["data"], s["model"], s["agent"]) == ("e", "s", "official", "m", "target")
     assert summarize([], "e", "s", "official", "m", "target")["episodes"] == 0
+    assert s["prompts"] is None
+    assert summarize([], "e", "s", "sample", "m", "t", "embedded")["prompts"] == "embedded"
 
 
 def _eval(model: Path, out: Path, **kw) -> dict:
@@ -69,6 +71,7 @@ def test_eval_cli_writes_files_and_reports_bad_split(tiny_model_dir, tmp_path, c
     assert main([*args, "--split", "test"]) == 0
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["episodes"] == 2 and summary["model"] == str(tiny_model_dir)
+    assert (summary["data"], summary["prompts"]) == ("official", "embedded")  # the Env defaults
     assert "avg_reward" in capsys.readouterr().out
     assert main([*args, "--split", "nope"]) == 2
     assert "unknown counting split 'nope'" in capsys.readouterr().err

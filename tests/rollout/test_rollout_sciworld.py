@@ -19,11 +19,12 @@ def test_sciworld_eval_in_worker_process(tiny_model_dir, tmp_path):
         policy_kwargs={"device": "cpu", "max_context": 8192},
     )  # fmt: skip
     assert summary["episodes"] == 2 and summary["end_reasons"] == {"step_cap": 2}
+    assert (summary["data"], summary["prompts"]) == ("official", "embedded")
     trajs = trajectory_file(tmp_path / "episodes.jsonl").read()
     assert [t.task.id for t in trajs] == ["0_21", "0_22"]
     for traj in trajs:
         assert traj.messages[0].content.startswith("Task Description:\nYour task is to boil")
-        assert traj.instruction.startswith("You are a helpful assistant to do some scientific experiment")
+        assert traj.instruction.startswith("You are an agent that carries out science tasks")  # embedded
         assert traj.num_steps == 2 and traj.meta == {"with_examples": True, "max_steps": 2}
         for step in traj.steps:  # the model's text went to the simulator's wrapper, which answered
             assert step.observation.startswith("Observation:")

@@ -5,6 +5,11 @@ resource names (e.g. `eto/sciworld/train_indices.json`); the user cache (COEVOLV
 ~/.cache/coevolve/data); a download from the upstream source pinned by commit, checked by sha256.
 COEVOLVE_OFFLINE=1 forbids downloads. A missing resource raises `ResourceMissing` naming the file,
 where it was looked for and how to get it.
+
+Lists of numbers (ETO's and IPR's split index lists, ScienceWorld's step caps and task-name ids) are
+facts, so unmodified copies ship with the package (`coevolve/data/upstream/`, `PACKAGED`, checked
+against the same sha256); they are found after the data dir and the cache and before a download, so the
+default splits need no network. Prompts, trajectories and task texts are never shipped.
 """
 
 from __future__ import annotations
@@ -321,6 +326,13 @@ RESOURCES: dict[str, Resource] = {
 }
 
 
+# Resources whose unmodified upstream bytes ship in the package (lists of numbers only).
+PACKAGED_ROOT = Path(__file__).parent / "upstream"
+PACKAGED: frozenset[str] = frozenset(
+    name for name in RESOURCES if name.endswith(".json") and (PACKAGED_ROOT / name).is_file()
+)
+
+
 def register_resource(resource: Resource) -> Resource:
     """Add a resource (environments register their own large files)."""
     RESOURCES[resource.name] = resource
@@ -360,8 +372,12 @@ def get_resource(name: str) -> Resource:
     return RESOURCES[name]
 
 
-def find_local(name: str, data_dir: str | Path | None = None) -> Path | None:
-    for root in [*data_dirs(data_dir), cache_root() / "data"]:
+def find_local(name: str, data_dir: str | Path | None = None, packaged: bool = True) -> Path | None:
+    """Data dir, then cache, then (unless `packaged=False`) the copy shipped with the package."""
+    roots = [*data_dirs(data_dir), cache_root() / "data"]
+    if packaged and name in PACKAGED:
+        roots.append(PACKAGED_ROOT)
+    for root in roots:
         candidate = root / name
         if candidate.is_file():
             return candidate

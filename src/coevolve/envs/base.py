@@ -67,6 +67,11 @@ class Env(ABC):
     step_timeout: ClassVar[float] = 60.0
     reset_timeout: ClassVar[float] = 300.0
 
+    # Which data an instance uses, recorded in every evaluation summary: the tasks ("official", or
+    # "generated"/"sample" when they are not the benchmark's) and the prompt set ("embedded", "eto", "ipr").
+    data_label: str = "official"
+    prompt_set: str = "embedded"
+
     def __init__(self, data_dir: str | None = None) -> None:
         self.data_dir = data_dir
         self.task: Task | None = None

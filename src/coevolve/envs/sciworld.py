@@ -32,7 +32,7 @@ from typing import Any
 from coevolve.data.records import RecordError, Task
 from coevolve.data.resources import resolve
 from coevolve.envs.base import Env, EnvError, ExpertStep, StepResult
-from coevolve.envs.prompts import PromptTemplate
+from coevolve.envs.prompts import EMBEDDED, PromptTemplate, choose_prompt_set, load_prompts
 from coevolve.envs.registry import register_env
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 logging.getLogger("py4j").setLevel(logging.CRITICAL)
 logging.getLogger("scienceworld").setLevel(logging.WARNING)  # it logs every load() at INFO
 
+# ETO's split lists, step caps and task ids are lists of numbers and names that ship with the package
+# (data/resources.py PACKAGED), so these splits are ETO's even offline.
 SPLIT_FILES = {
     "train": "eto/sciworld/train_indices.json",
     "seen": "eto/sciworld/dev_indices.json",  # ETO's dev split
@@ -88,9 +90,14 @@ class SciWorldEnv(Env):
     splits = ("train", "seen", "unseen")
 
     def __init__(
-        self, data_dir: str | None = None, keep_task_header: bool = True, jvm_heap: str | None = JVM_HEAP
+        self,
+        data_dir: str | None = None,
+        keep_task_header: bool = True,
+        jvm_heap: str | None = JVM_HEAP,
+        prompt_set: str = EMBEDDED,
     ) -> None:
         super().__init__(data_dir)
+        self.prompt_set = choose_prompt_set("sciworld", prompt_set, data_dir)
         self.keep_task_header = keep_task_header
         self.jvm_heap = jvm_heap
         self._sim: Any = None  # scienceworld.ScienceWorldEnv, started on first use
@@ -167,9 +174,7 @@ class SciWorldEnv(Env):
         return int(task.meta["max_steps"])
 
     def prompt(self) -> PromptTemplate:
-        return PromptTemplate.load(
-            "eto/prompts/sciworld_inst.txt", "eto/prompts/sciworld_icl.json", 1, self.data_dir
-        )
+        return load_prompts("sciworld", self.prompt_set, 1, self.data_dir)
 
     def _load(self, task: Task, gold: bool) -> str:
         """Load `task` and make ETO's first move; returns the task description.

@@ -28,6 +28,8 @@ from coevolve.pairs import pair_stats
 log = logging.getLogger(__name__)
 
 # (column, env, split) in the order of the paper's tables; Avg is the unweighted mean of the columns.
+# Column/value marks: generated data, a task sample, embedded prompts (footnotes in `results_table`).
+MARKS = ("*", "§", "‡")
 COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("WebShop", "webshop", "test"),
     ("SciW seen", "sciworld", "seen"),
@@ -146,6 +148,13 @@ class ResultRow:
     avg: float | None
     partial: bool  # Avg over fewer than all columns
     generated: set[str] = field(default_factory=set)  # columns evaluated on generated data
+    # columns evaluated on a task sample ("sample") or with the project's own prompts ("embedded")
+    sample: set[str] = field(default_factory=set)
+    embedded: set[str] = field(default_factory=set)
+
+    def marks(self, col: str) -> str:
+        sets = (self.generated, self.sample, self.embedded)
+        return "".join(m for m, cols in zip(MARKS, sets, strict=True) if col in cols)
 
 
 @dataclass
@@ -157,7 +166,7 @@ class ResultsTable:
     def cells(self) -> list[list[str]]:
         out = []
         for row in self.rows:
-            values = [_fmt(row.values[c]) + ("*" if c in row.generated else "") for c, _, _ in COLUMNS]
+            values = [_fmt(row.values[c]) + row.marks(c) for c, _, _ in COLUMNS]
             avg = _fmt(row.avg) + ("†" if row.partial and row.avg is not None else "")
             out.append([row.method, *values, avg])
         return out
@@ -172,12 +181,19 @@ def result_row(run: RunData) -> ResultRow:
     last = max(run.evals) if run.evals else None
     summaries = run.evals.get(last, {}) if last is not None else {}
     values = {col: _value(summaries.get((env, split))) for col, env, split in COLUMNS}
-    generated = {
-        col for col, env, split in COLUMNS if summaries.get((env, split), {}).get("data") == "generated"
-    }
+
+    def where(key: str, value: str) -> set[str]:
+        return {col for col, env, split in COLUMNS if summaries.get((env, split), {}).get(key) == value}
+
     present = [v for v in values.values() if v is not None]
     avg = statistics.fmean(present) if present else None
-    return ResultRow(run.method, run.name, last, values, avg, 0 < len(present) < len(COLUMNS), generated)
+    row = ResultRow(run.method, run.name, last, values, avg, 0 < len(present) < len(COLUMNS))
+    row.generated, row.sample, row.embedded = (
+        where("data", "generated"),
+        where("data", "sample"),
+        where("prompts", "embedded"),
+    )
+    return row
 
 
 def _value(summary: dict[str, Any] | None) -> float | None:
@@ -193,13 +209,27 @@ def results_table(runs: list[RunData]) -> ResultsTable:
         if counts[row.method] > 1:
             row.method = f"{row.method} ({row.run})"
     generated = set().union(*(row.generated for row in rows))
-    headers = ["Method", *[c + ("*" if c in generated else "") for c, _, _ in COLUMNS], "Avg"]
+    sample = set().union(*(row.sample for row in rows))
+    embedded = set().union(*(row.embedded for row in rows))
+    column = ResultRow("", "", None, {}, None, False, generated, sample, embedded)
+    headers = ["Method", *[c + column.marks(c) for c, _, _ in COLUMNS], "Avg"]
     notes = ["Average reward x100 of the last evaluated iteration's target model."]
     if generated:
         notes.append(
             "\\* generated data (`data: generated` in summary.json; marked on the column and on each "
             "such value): tasks built by coevolve, not the official benchmark files; not comparable with "
             "published numbers."
+        )
+    if sample:
+        notes.append(
+            "§ task sample (`data: sample` in summary.json): the few questions an installed package ships, "
+            "not the benchmark's split; not comparable with published numbers."
+        )
+    if embedded:
+        notes.append(
+            "‡ embedded prompts (`prompts: embedded` in summary.json): coevolve's own instruction and "
+            "in-context example, not ETO's/IPR's; not benchmark numbers (paper configs use `prompt_set: "
+            "eto`/`ipr`)."
         )
     if any(r.partial for r in rows):
         notes.append("† mean of the available columns only.")

@@ -59,6 +59,7 @@ def evaluate(
     try:
         tasks = tasks if tasks is not None else probe.tasks(probe.check_split(split))
         data_label = getattr(probe, "data_label", data_label)  # WebShop: "generated" catalogue offline
+        prompt_set = getattr(probe, "prompt_set", None)  # "embedded" unless an upstream set was chosen
     finally:
         probe.close()
     tasks = tasks[:limit] if limit else tasks
@@ -87,6 +88,6 @@ def evaluate(
     finally:
         if own:
             policy.close()
-    summary = summarize(trajs, env, split, data_label, model, agent)
+    summary = summarize(trajs, env, split, data_label, model, agent, prompt_set)
     write_json_atomic(out_dir / SUMMARY_FILE, summary, indent=2)
     return summary

@@ -12,13 +12,21 @@ from coevolve.data.records import SUCCESS_REWARD, Trajectory
 
 
 def summarize(
-    trajs: list[Trajectory], env: str, split: str, data_label: str, model: str, agent: str
+    trajs: list[Trajectory],
+    env: str,
+    split: str,
+    data_label: str,
+    model: str,
+    agent: str,
+    prompt_set: str | None = None,
 ) -> dict[str, Any]:
     """Average reward x100, success rate (each with its 95 % CI: bootstrap / Wilson), steps, parse rate
     and end reasons of finished episodes.
 
     `parse_rate` is the share of assistant turns the environment could parse into an action; turns
     cut off by the context limit were never sent to the environment and are not counted.
+    `data` names the tasks ("official", "generated", "sample") and `prompts` the prompt set
+    ("embedded", "eto", "ipr"); only "official" data with an upstream prompt set gives benchmark numbers.
     """
     n = len(trajs)
     turns = [step for t in trajs for step in t.steps]
@@ -26,6 +34,7 @@ def summarize(
         "env": env,
         "split": split,
         "data": data_label,
+        "prompts": prompt_set,
         "model": model,
         "agent": agent,
         "episodes": n,

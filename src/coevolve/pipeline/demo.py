@@ -19,6 +19,7 @@ __all__ = ["DEMO_METHODS", "demo_config", "demo_settings", "run_demo", "share_fi
 log = logging.getLogger(__name__)
 
 DEMO_METHODS = ("sft", "eto", "coevolve")
+DEMO_PROMPT_SET = "auto"  # ETO's/IPR's prompts when already local (data dir, cache), else embedded
 # Short ScienceWorld task types (15-step caps) that a 135M model can learn from a few experts.
 SHORT_SCIWORLD = [
     "task-3-find-living-thing",
@@ -81,6 +82,8 @@ def demo_settings(quick: bool) -> dict[str, Any]:
 
 def demo_config(method: str, out: Path, quick: bool, data_dir: str | None) -> dict[str, Any]:
     data = {"method": method, "data_dir": data_dir, **demo_settings(quick)}
+    for env in data["envs"]:  # upstream prompts when their files are local, else the embedded ones
+        env.setdefault("env_kwargs", {}).setdefault("prompt_set", DEMO_PROMPT_SET)
     return shared_sft(data, method, out)
 
 
@@ -89,4 +92,15 @@ def run_demo(
 ) -> list[Path]:
     if methods[0] != "sft":
         methods = ("sft", *[m for m in methods if m != "sft"])
+    announce_data(demo_config(methods[0], out, quick, data_dir), data_dir)
     return run_comparison(demo_config("sft", out, quick, data_dir), out, methods, where="demo")
+
+
+def announce_data(config: dict[str, Any], data_dir: str | None) -> list[str]:
+    """Say at start-up which data each environment uses (embedded vs upstream; see README, Data)."""
+    from coevolve.data.sources import describe
+
+    lines = [describe(env["name"], env.get("env_kwargs"), data_dir) for env in config["envs"]]
+    for line in lines:
+        log.info("demo data: %s", line)
+    return lines

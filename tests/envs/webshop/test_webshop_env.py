@@ -1,7 +1,6 @@
 """ETO wrapper behaviour, splits, labels, the oracle expert and goal determinism (generated data)."""
 
 import json
-import os
 import subprocess
 import sys
 
@@ -9,8 +8,6 @@ import pytest
 
 from coevolve.envs.registry import make_env
 from coevolve.envs.webshop.goals import NO_CAP, price_cap
-
-pytestmark = pytest.mark.skipif(not os.environ.get("COEVOLVE_DATA_DIR"), reason="needs COEVOLVE_DATA_DIR")
 
 
 @pytest.fixture(scope="module")

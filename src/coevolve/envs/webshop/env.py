@@ -5,7 +5,8 @@ Data (`catalogue`):
   are positions in the shuffled human-goal list, so ETO's train/test index files apply.
 - "small": the official 1,000-product preview (items_shuffle_1000.json + items_ins_v2_1000.json +
   items_human_ins.json); few human goals survive, split as for generated data.
-- "generated": a labelled synthetic catalogue (see generate.py).
+- "generated": a labelled synthetic catalogue (see generate.py), on the real attribute records of
+  items_ins_v2_1000.json when that file is local, else on the project's own stand-in records (offline).
 - "auto" (default): "full" when its files are found locally, else "generated" (nothing is downloaded).
 """
 
@@ -24,7 +25,7 @@ from thefuzz import fuzz
 from coevolve.data.records import Task
 from coevolve.data.resources import cache_root, find_local, resolve
 from coevolve.envs.base import Env, ExpertStep, StepResult
-from coevolve.envs.prompts import PromptTemplate
+from coevolve.envs.prompts import EMBEDDED, PromptTemplate, choose_prompt_set, load_prompts
 from coevolve.envs.registry import register_env
 from coevolve.envs.webshop import generate
 from coevolve.envs.webshop.catalogue import Catalogue, iter_json_array, source_key
@@ -81,10 +82,14 @@ def load_data(
 def _load(kind: str, data_dir: str | None, num_products: int | None) -> WebShopData:
     root = cache_root() / "webshop"
     if kind == "generated":
-        records_path = resolve(ATTRS_1000, data_dir)
-        records = list(json.loads(records_path.read_text()).values())
         n = num_products or generate.DEFAULT_PRODUCTS
-        directory = root / f"generated-{n}-{source_key([records_path], f'gen{n}')}"
+        records_path = find_local(ATTRS_1000, data_dir)  # never downloaded: offline stand-ins instead
+        if records_path is not None:
+            records = list(json.loads(records_path.read_text()).values())
+            directory = root / f"generated-{n}-{source_key([records_path], f'gen{n}')}"
+        else:
+            records = generate.embedded_records()
+            directory = root / f"generated-{n}-{source_key([], f'gen{n}-embedded-records')}"
         attributes: dict[str, Any] = {}
 
         def raw():
@@ -116,8 +121,10 @@ class WebShopEnv(Env):
         num_products: int | None = None,
         tagger: str | None = None,
         pyserini_index: str | None = None,
+        prompt_set: str = EMBEDDED,
     ) -> None:
         super().__init__(data_dir)
+        self.prompt_set = choose_prompt_set("webshop", prompt_set, data_dir)
         self.data = load_data(catalogue, data_dir, num_products)
         if pyserini_index:  # e.g. ETO's prebuilt `search_engine/indexes` for the full catalogue
             self.data.catalogue.use_pyserini(Path(pyserini_index))
@@ -161,9 +168,7 @@ class WebShopEnv(Env):
     # ------------------------------------------------------------------ episode
 
     def prompt(self) -> PromptTemplate:
-        return PromptTemplate.load(
-            "eto/prompts/webshop_inst.txt", "eto/prompts/webshop_icl.json", 1, self.data_dir
-        )
+        return load_prompts("webshop", self.prompt_set, 1, self.data_dir)
 
     def _reset(self, task: Task) -> str:
         # ETO's wrapper shows the raw start page as the task turn (`cur_task = env.observation`), as its

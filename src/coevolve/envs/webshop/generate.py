@@ -7,6 +7,11 @@ and options. Everything is drawn from `random.Random` seeded per product, so any
 catalogue. It is labelled "generated" everywhere: scores on it are not WebShop scores.
 
 Split: goals are shuffled with seed 233 (as upstream); ids 0..199 are `test`, the rest `train`.
+
+Without `items_ins_v2_1000.json` locally (no data dir, nothing cached), `embedded_records` stands in
+for it: attribute lists drawn from this project's own vocabulary (`ATTRIBUTE_WORDS`), so the generated
+catalogue builds with no download. Its products and goals differ from the ones built on the real
+records; both are labelled "generated".
 """
 
 from __future__ import annotations
@@ -96,6 +101,32 @@ GOAL_TEMPLATES = [
     "find me a {type} with {attrs}",
     "i want to buy a {type} which is {attrs}",
 ]
+
+
+# Product attributes of the offline stand-in records (written for coevolve).
+_ATTRIBUTE_TEXT = (
+    "long lasting, easy to clean, machine washable, water resistant, non slip, lightweight, "
+    "eco friendly, gluten free, sugar free, easy to use, quick drying, travel size, dishwasher safe, "
+    "heavy duty, soft fabric, fast charging, noise cancelling, stainless steel, natural ingredients, "
+    "cruelty free, breathable, easy assembly, hand wash only, low calorie, plant based, dust proof, "
+    "adjustable strap, high protein, fragrance free, shatter proof, wrinkle free, memory foam, "
+    "bpa free, organic cotton, uv protection, anti fade, hypoallergenic, rechargeable battery, "
+    "compact design, non toxic, sulfate free, paraben free, leak proof, scratch resistant, "
+    "moisture wicking, vegan, caffeine free, pet friendly, foldable, high definition"
+)
+ATTRIBUTE_WORDS = [w.strip() for w in _ATTRIBUTE_TEXT.split(",")]
+EMBEDDED_RECORDS = 500
+
+
+def embedded_records(n: int = EMBEDDED_RECORDS, seed: int = 0) -> list[dict[str, Any]]:
+    """Stand-ins for items_ins_v2_1000.json records: 1-4 attributes each, 1-2 of them asked for."""
+    records = []
+    for i in range(n):
+        rng = random.Random(f"webshop-embedded-record:{seed}:{i}")
+        attributes = rng.sample(ATTRIBUTE_WORDS, rng.randint(1, 4))
+        wanted = attributes[: rng.randint(1, min(2, len(attributes)))]
+        records.append({"attributes": attributes, "instruction_attributes": wanted})
+    return records
 
 
 def _asin(rng: random.Random) -> str:
