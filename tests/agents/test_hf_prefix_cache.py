@@ -63,11 +63,16 @@ def test_stored_kv_equals_fresh_forward(tiny_model_dir: Path):
             torch.testing.assert_close(v, fv[0], atol=1e-4, rtol=1e-4)
 
 
-def test_sampling_n_bypasses_cache(tiny_model_dir: Path):
+def test_sampling_n_rows_use_the_cache_and_match_uncached(tiny_model_dir: Path):
+    # n samples are n rows with their own seeds, so they go through the cache like greedy rows
     policy = make_policy("hf", str(tiny_model_dir), device="cpu")
+    plain = make_policy("hf", str(tiny_model_dir), device="cpu", prefix_cache=False)
     params = SamplingParams(temperature=1.0, max_new_tokens=6, n=3, seed=1)
     out = policy.generate(_episodes(2), params)
-    assert [len(g) for g in out] == [3, 3] and len(policy.cache) == 0
+    assert [len(g) for g in out] == [3, 3] and len(policy.cache) > 0
+    assert len({tuple(g.token_ids) for g in out[0]}) > 1
+    ref = plain.generate(_episodes(2), params)
+    assert [[g.token_ids for g in gens] for gens in out] == [[g.token_ids for g in gens] for gens in ref]
 
 
 def _kv(n: int) -> list[tuple[torch.Tensor, torch.Tensor]]:

@@ -7,7 +7,9 @@ the rollout engine never knows which one it drives.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +79,28 @@ class Generation:
             self.completion_tokens = len(self.token_ids)
 
 
+SEED_RANGE = 2**31 - 1  # fits every backend (vLLM, OpenAI's `seed`, torch.Generator)
+
+
+def derive_seed(base: int, *parts: object) -> int:
+    """A seed that depends only on `base` and `parts` (stable across processes, Python versions, runs).
+
+    The rollout engine seeds each request with (base, task, agent, sample, iteration, step), so a sampled
+    agent draws fresh noise at every step, yet a rerun or resume draws exactly the same.
+    """
+    key = json.dumps([base, *parts], default=str, separators=(",", ":"))
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big") % SEED_RANGE
+
+
+def request_seeds(params: SamplingParams, count: int, seeds: list[int] | None) -> list[int | None]:
+    """One seed per request: the caller's, else derived from `params.seed` and the row, else None."""
+    if seeds is not None:
+        if len(seeds) != count:
+            raise ValueError(f"got {len(seeds)} seeds for {count} conversations")
+        return list(seeds)
+    return [None if params.seed is None else derive_seed(params.seed, row) for row in range(count)]
+
+
 def to_chat(conversation: list[Message]) -> list[dict[str, str]]:
     """Messages as chat-template / chat-API dicts (role + content only)."""
     return [{"role": m.role, "content": m.content} for m in conversation]
@@ -89,8 +113,14 @@ class Policy(ABC):
     name: str = ""
 
     @abstractmethod
-    def generate(self, conversations: list[list[Message]], params: SamplingParams) -> list[list[Generation]]:
-        """`params.n` generations for each conversation, in input order."""
+    def generate(
+        self, conversations: list[list[Message]], params: SamplingParams, seeds: list[int] | None = None
+    ) -> list[list[Generation]]:
+        """`params.n` generations for each conversation, in input order.
+
+        `seeds` (one per conversation) fix each request's sampling noise, whatever else is in the batch;
+        without them requests are seeded from `params.seed` and their row (`request_seeds`).
+        """
 
     @property
     @abstractmethod

@@ -9,27 +9,62 @@ prefills the rest: a multi-turn episode re-sends its whole conversation every st
 observation is new. Rows with different cached lengths share one batched `generate`: row i's input is
 `[pad] cached_i [pad] new_i`, its cache is left-padded the same way, and the attention mask's holes give
 each row the positions (mask cumsum) and attention it would have alone.
+
+Sampling draws each row's noise from its own seeded generator (`SeededGumbel`), so a request's sample
+depends on its seed only: the rollout engine derives one per (task, agent, sample, iteration, step).
 """
 
 from __future__ import annotations
 
 import torch
-from transformers import DynamicCache, GenerationConfig
+from transformers import DynamicCache, GenerationConfig, LogitsProcessor, LogitsProcessorList
 from transformers.cache_utils import DynamicLayer
+from transformers.generation.logits_process import TemperatureLogitsWarper, TopPLogitsWarper
 
-from coevolve.agents.base import Generation, Policy, SamplingParams, register_policy, to_chat
+from coevolve.agents.base import (
+    SEED_RANGE,
+    Generation,
+    Policy,
+    SamplingParams,
+    derive_seed,
+    register_policy,
+    request_seeds,
+    to_chat,
+)
 from coevolve.agents.prefix_cache import LayerKV, PrefixCache, common_prefix
 from coevolve.data.records import Message
 from coevolve.models import load_causal_lm, load_tokenizer
+
+
+class SeededGumbel(LogitsProcessor):
+    """Sampling with one random stream per row: argmax(scores + Gumbel noise) draws from softmax(scores).
+
+    Each row's noise comes from its own `torch.Generator`, so a row's sample depends only on its seed and
+    its own logits, never on the other rows of the batch or on the global RNG (which `torch.manual_seed`
+    for the whole batch could not give).
+    """
+
+    def __init__(self, seeds: list[int], device: torch.device) -> None:
+        self.generators = [torch.Generator(device=device).manual_seed(s) for s in seeds]
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        vocab = scores.shape[-1]
+        uniform = torch.stack(
+            [
+                torch.rand(vocab, generator=g, device=scores.device, dtype=torch.float32)
+                for g in self.generators
+            ]
+        )
+        gumbel = -torch.log(-torch.log(uniform.clamp_(min=1e-12, max=1.0 - 1e-7)))
+        return scores.float() + gumbel  # masked (-inf) tokens stay impossible
 
 
 @register_policy("hf")
 class HFPolicy(Policy):
     """`batch_size` caps the rows of one `generate` call (None = all prompts at once).
 
-    `prefix_cache` reuses KV caches of earlier calls (see the module docstring); it applies to calls
-    with one output per prompt (greedy, or n == 1) and to models whose cache layers are all full
-    attention. `cache_entries` / `cache_tokens` bound the store.
+    `prefix_cache` reuses KV caches of earlier calls (see the module docstring); it applies to models
+    whose cache layers are all full attention (every row yields one output: n samples are n rows). `cache_entries` / `cache_tokens` bound the store.
     """
 
     def __init__(
@@ -84,70 +119,77 @@ class HFPolicy(Policy):
         )
         return list(out["input_ids"])
 
-    def generate(self, conversations: list[list[Message]], params: SamplingParams) -> list[list[Generation]]:
+    def generate(
+        self, conversations: list[list[Message]], params: SamplingParams, seeds: list[int] | None = None
+    ) -> list[list[Generation]]:
         prompts = [self.render(c) for c in conversations]
+        request = request_seeds(params, len(prompts), seeds)
         results: list[list[Generation]] = [[] for _ in prompts]
-        fits = []
+        rows: list[tuple[int, int | None]] = []  # (prompt index, sampling seed): one output per row
         for i, ids in enumerate(prompts):
             if len(ids) + params.max_new_tokens > self.context_length:
                 results[i] = [Generation("", [], len(ids), "context_length") for _ in range(params.n)]
+            elif params.greedy:
+                rows.append((i, None))  # n identical copies below
             else:
-                fits.append(i)
+                base = request[i] if request[i] is not None else int(torch.randint(SEED_RANGE, ()))
+                rows += [(i, base if params.n == 1 else derive_seed(base, j)) for j in range(params.n)]
         # Longest first so each batch pads little; rows do not influence each other's outputs.
-        fits.sort(key=lambda i: -len(prompts[i]))
-        size = self.batch_size or max(len(fits), 1)
-        cached = self.cache is not None and (params.greedy or params.n == 1)
-        run = self._generate_cached if cached else self._generate_batch
-        for start in range(0, len(fits), size):
-            chunk = fits[start : start + size]
-            self.stats["prompt_tokens"] += sum(len(prompts[i]) for i in chunk)
-            for i, gens in zip(chunk, run([prompts[i] for i in chunk], params), strict=True):
-                results[i] = gens
-        return results
+        rows.sort(key=lambda row: -len(prompts[row[0]]))
+        size = self.batch_size or max(len(rows), 1)
+        run = self._generate_cached if self.cache is not None else self._generate_batch
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            self.stats["prompt_tokens"] += sum(len(prompts[i]) for i, _ in chunk)
+            gens = run([prompts[i] for i, _ in chunk], params, [seed for _, seed in chunk])
+            for (i, _), gen in zip(chunk, gens, strict=True):
+                results[i].append(gen)
+        return [gens * params.n if params.greedy and len(gens) == 1 else gens for gens in results]
 
     def _generation_config(self, params: SamplingParams) -> GenerationConfig:
+        """Greedy argmax in both modes: sampling adds per-row Gumbel noise to the warped scores instead."""
         config = GenerationConfig(
             max_new_tokens=params.max_new_tokens,
-            do_sample=not params.greedy,
+            do_sample=False,
             eos_token_id=sorted(self.eos_ids),
             pad_token_id=self.pad_id,
             use_cache=True,
         )
-        if not params.greedy:
-            config.temperature, config.top_p = params.temperature, params.top_p
-            config.top_k = 0  # plain nucleus sampling, as vLLM / OpenAI do by default
-            config.num_return_sequences = params.n
         if params.stop:
             config.stop_strings = list(params.stop)
         return config
 
+    def _processors(self, params: SamplingParams, seeds: list[int | None]) -> LogitsProcessorList | None:
+        if params.greedy:
+            return None
+        warpers: list = [TemperatureLogitsWarper(params.temperature)]
+        if params.top_p < 1:
+            warpers.append(TopPLogitsWarper(params.top_p))  # plain nucleus sampling (no top-k), as vLLM
+        return LogitsProcessorList([*warpers, SeededGumbel([int(s) for s in seeds], self.device)])
+
     @torch.inference_mode()
-    def _generate_batch(self, prompts: list[list[int]], params: SamplingParams) -> list[list[Generation]]:
+    def _generate_batch(
+        self, prompts: list[list[int]], params: SamplingParams, seeds: list[int | None]
+    ) -> list[Generation]:
         width = max(len(p) for p in prompts)
         input_ids = torch.tensor([[self.pad_id] * (width - len(p)) + p for p in prompts], device=self.device)
         mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.device)
-        if params.seed is not None:
-            torch.manual_seed(params.seed)
         out = self.model.generate(
             input_ids=input_ids,
             attention_mask=mask,
             generation_config=self._generation_config(params),
+            logits_processor=self._processors(params, seeds),
             tokenizer=self.tokenizer if params.stop else None,
         )
         rows = out[:, width:].tolist()
-        # Greedy decoding returns one row per prompt; n identical copies keep the interface uniform.
-        per_prompt = len(rows) // len(prompts)
-        results = []
-        for i, prompt in enumerate(prompts):
-            gens = [
-                self._finish(row, len(prompt), params.stop)
-                for row in rows[i * per_prompt : (i + 1) * per_prompt]
-            ]
-            results.append(gens if per_prompt == params.n else [gens[0]] * params.n)
-        return results
+        return [
+            self._finish(row, len(prompt), params.stop) for row, prompt in zip(rows, prompts, strict=True)
+        ]
 
     @torch.inference_mode()
-    def _generate_cached(self, prompts: list[list[int]], params: SamplingParams) -> list[list[Generation]]:
+    def _generate_cached(
+        self, prompts: list[list[int]], params: SamplingParams, seeds: list[int | None]
+    ) -> list[Generation]:
         self._share_head(prompts)
         hits = [self.cache.lookup(p) for p in prompts]
         # At least one prompt token is always fed: generate needs logits for the first new token.
@@ -167,22 +209,21 @@ class HFPolicy(Policy):
         mask = torch.tensor(masks, device=self.device)
         config = self._generation_config(params)
         config.return_dict_in_generate = True  # for the cache it grew
-        if params.seed is not None:
-            torch.manual_seed(params.seed)
         out = self.model.generate(
             input_ids=torch.tensor(rows, device=self.device),
             attention_mask=mask,
             past_key_values=past,
             generation_config=config,
+            logits_processor=self._processors(params, seeds),
             tokenizer=self.tokenizer if params.stop else None,
         )
         width = width_c + width_n
         generated = out.sequences[:, width:].tolist()
         self._keep(prompts, generated, mask, out.past_key_values, width)
-        results = []
-        for prompt, row in zip(prompts, generated, strict=True):
-            results.append([self._finish(row, len(prompt), params.stop)] * params.n)
-        return results
+        return [
+            self._finish(row, len(prompt), params.stop)
+            for prompt, row in zip(prompts, generated, strict=True)
+        ]
 
     def _share_head(self, prompts: list[list[int]]) -> None:
         """Prefill the prefix all prompts share (instruction + examples) once, before the batch does it B times."""

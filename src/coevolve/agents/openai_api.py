@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from coevolve.agents.base import Generation, Policy, SamplingParams, register_policy, to_chat
+from coevolve.agents.base import Generation, Policy, SamplingParams, register_policy, request_seeds, to_chat
 from coevolve.data.records import Message
 
 # Phrases servers use when a prompt does not fit (OpenAI: code context_length_exceeded; vLLM: "maximum
@@ -50,11 +50,14 @@ class OpenAIPolicy(Policy):
     def context_length(self) -> int:
         return self._context
 
-    def generate(self, conversations: list[list[Message]], params: SamplingParams) -> list[list[Generation]]:
+    def generate(
+        self, conversations: list[list[Message]], params: SamplingParams, seeds: list[int] | None = None
+    ) -> list[list[Generation]]:
+        # One seed per request (the engine's per-step seeds, else derived from params.seed and the row), so
+        # identical prompts (samples of one task) draw different completions. Servers may ignore `seed`.
+        request = request_seeds(params, len(conversations), seeds)
         with ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, len(conversations)))) as pool:
-            # One seed per request, so identical prompts (samples of one task) draw different completions.
-            seeds = [None if params.seed is None else params.seed + row for row in range(len(conversations))]
-            return list(pool.map(lambda c, seed: self._one(c, params, seed), conversations, seeds))
+            return list(pool.map(lambda c, seed: self._one(c, params, seed), conversations, request))
 
     def _one(self, conversation: list[Message], params: SamplingParams, seed: int | None) -> list[Generation]:
         try:

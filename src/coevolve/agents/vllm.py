@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from coevolve.agents.base import Generation, Policy, SamplingParams, register_policy, to_chat
+from coevolve.agents.base import Generation, Policy, SamplingParams, register_policy, request_seeds, to_chat
 from coevolve.data.records import Message
 from coevolve.models import load_tokenizer, resolve_model_path
 
@@ -65,8 +65,12 @@ class VLLMPolicy(Policy):
         )
         return len(ids["input_ids"] if isinstance(ids, dict) else ids)
 
-    def generate(self, conversations: list[list[Message]], params: SamplingParams) -> list[list[Generation]]:
+    def generate(
+        self, conversations: list[list[Message]], params: SamplingParams, seeds: list[int] | None = None
+    ) -> list[list[Generation]]:
         from vllm import SamplingParams as VSamplingParams
+
+        request = request_seeds(params, len(conversations), seeds)
 
         results: list[list[Generation]] = [[] for _ in conversations]
         fits = []
@@ -78,8 +82,8 @@ class VLLMPolicy(Policy):
                 fits.append(i)
         if not fits:
             return results
-        # One seed per request: with a shared seed, identical prompts (several samples of one task)
-        # would draw identical completions.
+        # One seed per request (the engine's per-step seeds, else derived from params.seed and the row):
+        # with a shared seed, identical prompts would draw identical completions.
         sampling = [
             VSamplingParams(
                 n=params.n,
@@ -87,9 +91,9 @@ class VLLMPolicy(Policy):
                 top_p=params.top_p,
                 max_tokens=params.max_new_tokens,
                 stop=list(params.stop) or None,
-                seed=None if params.seed is None else params.seed + row,
+                seed=request[i],
             )
-            for row in range(len(fits))
+            for i in fits
         ]
         outputs = self.llm.chat(
             [to_chat(conversations[i]) for i in fits],

@@ -17,7 +17,7 @@ from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from coevolve.agents.base import Generation, Policy, SamplingParams
+from coevolve.agents.base import Generation, Policy, SamplingParams, derive_seed
 from coevolve.data.jsonl import JsonlWriter, trajectory_file
 from coevolve.data.records import SUCCESS_REWARD, Message, Step, Task, Trajectory
 from coevolve.envs.base import EnvError, StepResult
@@ -185,7 +185,7 @@ class RolloutEngine:
         conversations = [
             self.template.messages(ep.messages, with_examples=self.settings.with_examples) for ep in episodes
         ]
-        generations = self.policy.generate(conversations, self.params)
+        generations = self.policy.generate(conversations, self.params, self._seeds(episodes))
         acting: list[tuple[Episode, Generation]] = []
         for ep, gens in zip(episodes, generations, strict=True):
             gen = gens[0]
@@ -214,6 +214,18 @@ class RolloutEngine:
                 finish(ep, "step_cap")
             else:
                 ep.messages.append(Message("user", result.observation))
+
+    def _seeds(self, episodes: list[Episode]) -> list[int] | None:
+        """Per-request seeds from (seed, task, agent, sample, iteration, step): a sampled agent draws new
+        noise at every step (one seed for all steps repeated its choices in identical states), and a
+        rerun or resume draws the same, whatever the batch holds."""
+        if self.params.seed is None:
+            return None
+        agent, iteration = self.settings.agent, self.settings.iteration
+        return [
+            derive_seed(self.params.seed, ep.task.key, agent, ep.sample_index, iteration, len(ep.steps))
+            for ep in episodes
+        ]
 
     def _act(self, pool: Any, acting: list[tuple[Episode, Generation]]) -> list[StepResult | None]:
         requests = [(ep.key, gen.text) for ep, gen in acting]
