@@ -21,7 +21,7 @@ from rich.table import Table
 
 from coevolve.data.jsonl import pair_file, trajectory_file
 from coevolve.data.records import PreferencePair, Trajectory
-from coevolve.evaluation import plots
+from coevolve.evaluation import learning, plots
 from coevolve.evaluation.analysis import AgentStats, analyze_rollouts
 from coevolve.pairs import pair_stats
 
@@ -347,6 +347,9 @@ def run_section(run: RunData, out: Path, folder: Path) -> str:
             "### Training-task rollouts: composition and failure diversity (%)",
             composition_table(stats),
         ]
+    failures = learning.failure_table(run)
+    if failures:
+        parts += ["### Failures and pairs per iteration (training tasks)", failures]
     if run.pairs:
         parts += ["### Preference pairs", pairs_table(run.pairs)]
     if run.costs:
@@ -354,6 +357,26 @@ def run_section(run: RunData, out: Path, folder: Path) -> str:
     for png in write_plots(run, stats, folder):
         parts.append(f"![{png.stem}]({png.relative_to(out).as_posix()})")
     return "\n\n".join(parts)
+
+
+def learning_sections(runs: list[RunData]) -> list[str]:
+    """Evaluation with 95 % CIs and success rates, and paired differences between runs."""
+    parts = []
+    cis = learning.ci_table(runs, COLUMNS)
+    if cis:
+        parts += [
+            "## Evaluation with 95 % confidence intervals",
+            "avg reward x100 [bootstrap CI] · success rate [Wilson CI] · episodes, last evaluated iteration",
+            cis,
+        ]
+    paired = learning.paired_table(runs, COLUMNS)
+    if paired:
+        parts += [
+            "## Paired differences on the same evaluation episodes",
+            "mean per-episode reward difference x100 [paired bootstrap 95 % CI] (common episodes)",
+            paired,
+        ]
+    return parts
 
 
 def write_report(run_dirs: list[str | Path], out: str | Path, console: Console | None = None) -> Path:
@@ -366,6 +389,7 @@ def write_report(run_dirs: list[str | Path], out: str | Path, console: Console |
     table = results_table(runs)
     print_table(table, console)
     parts = ["# coevolve report", markdown_table(table.headers, table.cells()), "\n".join(table.footnotes)]
+    parts += learning_sections(runs)
     used: set[str] = set()
     for run in runs:
         slug = _slug(run.name)
