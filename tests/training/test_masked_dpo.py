@@ -14,7 +14,8 @@ from coevolve.training import DPOSettings, build_dpo_trainer
 from coevolve.training.data import dpo_rows
 from coevolve.training.masked_dpo import MaskedPreferenceCollator, tokenize_pair, weighted_nll
 
-TINY = dict(epochs=1, batch_size=2, micro_batch_size=2, max_length=512, logging_steps=1, save_steps=1000)
+TINY = dict(epochs=1, batch_size=2, micro_batch_size=2, max_length=512, logging_steps=1, save_steps=1000,
+            cpu_bf16=False)  # fp32: these tests compare against fp32 references at tight tolerances
 
 
 def settings(**kw) -> DPOSettings:

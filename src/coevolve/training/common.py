@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import os
 import re
@@ -14,11 +15,13 @@ import torch
 
 from coevolve.data.jsonl import write_json_atomic
 from coevolve.models import as_dtype
+from coevolve.training.fastpath import FastPath, choose, tune_cpu_runtime
 from coevolve.training.settings import LoraSettings, TrainSettings
 
 log = logging.getLogger(__name__)
 
 DONE_FILE = "training_done.json"
+FAST_PATH_FILE = "fast_path.json"
 
 
 def on_gpu() -> bool:
@@ -26,10 +29,10 @@ def on_gpu() -> bool:
 
 
 def trainer_kwargs(settings: TrainSettings, out_dir: Path) -> dict[str, Any]:
-    """TrainingArguments fields common to SFTConfig and DPOConfig; CPU: no bf16, no checkpointing."""
+    """TrainingArguments fields common to SFTConfig and DPOConfig; CPU: no bf16 weights (the fast path autocasts)."""
     dtype = as_dtype(settings.dtype)
     gpu = on_gpu()
-    checkpointing = settings.gradient_checkpointing if settings.gradient_checkpointing is not None else gpu
+    checkpointing = checkpointing_on(settings)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     return {
         "output_dir": str(out_dir),
@@ -45,7 +48,7 @@ def trainer_kwargs(settings: TrainSettings, out_dir: Path) -> dict[str, Any]:
         "max_length": settings.max_length,
         "bf16": gpu and dtype == torch.bfloat16,
         "fp16": False,
-        "gradient_checkpointing": bool(checkpointing and gpu),
+        "gradient_checkpointing": bool(checkpointing),
         "seed": settings.seed,
         "data_seed": settings.seed,
         "save_strategy": "steps",
@@ -85,6 +88,23 @@ def log_callbacks(settings: TrainSettings, out_dir: Path) -> list[Any]:
     callback = TensorBoardCallback()
     callback.logging_dir = str(settings.logging_dir or Path(out_dir) / "logs")
     return [callback]
+
+
+def checkpointing_on(settings: TrainSettings) -> bool:
+    """Gradient checkpointing: as set; by default on GPU only (a <1B model on CPU fits without it)."""
+    return settings.gradient_checkpointing if settings.gradient_checkpointing is not None else on_gpu()
+
+
+def setup_fast_path(settings: TrainSettings, model, out_dir: Path) -> FastPath:
+    """Choose the fast path (threads, precision), log it and record it in out_dir/fast_path.json."""
+    fast_cpu = settings.fast_path and not on_gpu()
+    threads = tune_cpu_runtime(settings.threads) if fast_cpu else torch.get_num_threads()
+    path = choose(settings.fast_path, settings.cpu_bf16, model.dtype, checkpointing_on(settings), threads)
+    log.info("training path: %s", json.dumps(path.to_dict()))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if int(os.environ.get("RANK", "0")) == 0:
+        (out_dir / FAST_PATH_FILE).write_text(json.dumps(path.to_dict(), indent=1) + "\n")
+    return path
 
 
 def peft_config(lora: LoraSettings | None):
@@ -133,6 +153,8 @@ def save_final(trainer, tokenizer, out_dir: Path, settings: TrainSettings, summa
         metrics = [e for e in trainer.state.log_history if "loss" in e or "train_loss" in e]
         info = {**summary, "settings": settings.to_dict(), "global_step": trainer.state.global_step,
                 "log_history": metrics}  # fmt: skip
+        if getattr(trainer, "fast_path", None) is not None:
+            info["fast_path"] = trainer.fast_path.to_dict()
         write_json_atomic(out_dir / DONE_FILE, info)  # the marker a resume trusts: whole or absent
         shutil.rmtree(out_dir / "dataset_cache", ignore_errors=True)
     trainer.accelerator.wait_for_everyone()

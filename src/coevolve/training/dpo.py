@@ -16,6 +16,7 @@ from coevolve.training.common import (
     log_callbacks,
     peft_config,
     save_final,
+    setup_fast_path,
     trainer_kwargs,
 )
 from coevolve.training.data import dpo_rows
@@ -50,6 +51,7 @@ def build_dpo_trainer(
     tokenizer = load_tokenizer(model)
     check_template(tokenizer)  # a template without usable assistant masks fails before any compute
     policy = load_causal_lm(model, dtype=settings.dtype)
+    path = setup_fast_path(settings, policy, Path(out_dir))
     # TRL reloads the reference from the policy's path when none is given; an explicit one must be an object.
     ref = load_causal_lm(ref_model, dtype=settings.dtype).eval() if ref_model else None
     return MaskedDPOTrainer(
@@ -62,6 +64,7 @@ def build_dpo_trainer(
         callbacks=log_callbacks(settings, out_dir),
         sft_loss_weight=settings.sft_weight,
         drop_truncated_chosen=settings.drop_truncated_chosen,
+        fast_path=path,
     )
 
 

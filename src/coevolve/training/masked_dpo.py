@@ -12,17 +12,21 @@ pair can carry its own weight (0 for a non-expert chosen side).
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
+from accelerate.utils import is_peft_model
 from datasets import Dataset
 from transformers.data.data_collator import DataCollatorMixin
 from trl import DPOTrainer
-from trl.trainer.utils import global_then_local_main_first, pad
+from trl.trainer.utils import global_then_local_main_first, pad, use_adapter
 
 from coevolve.models import assistant_tokens
+from coevolve.training.fastpath import FastPath, Scored, scored_logps
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +104,28 @@ def weighted_nll(
     return -(chosen_logps * token_w).sum() / denom
 
 
+def scored_nll(scored: Scored, pairs: int, weights: torch.Tensor) -> torch.Tensor:
+    """`weighted_nll` on the flat scored tokens: rows < pairs are the chosen sides."""
+    chosen = scored.rows < pairs
+    token_w = weights.to(scored.logps.dtype)[scored.rows[chosen]]
+    denom = token_w.sum()
+    if denom <= 0:
+        return scored.logps.sum() * 0.0
+    return -(scored.logps[chosen] * token_w).sum() / denom
+
+
 class MaskedDPOTrainer(DPOTrainer):
     """DPOTrainer with observation-masked completions and a per-pair-weighted NLL term."""
 
-    def __init__(self, *args, sft_loss_weight: float = 0.0, drop_truncated_chosen: bool = False, **kwargs):
+    def __init__(
+        self,
+        *args,
+        sft_loss_weight: float = 0.0,
+        drop_truncated_chosen: bool = False,
+        fast_path: FastPath | None = None,
+        **kwargs,
+    ):
+        self.fast_path = fast_path  # set before TRL's __init__, which precomputes the reference log-probs
         self.sft_loss_weight = sft_loss_weight
         self.drop_truncated_chosen = drop_truncated_chosen
         dpo_args = kwargs.get("args") if "args" in kwargs else args[1]
@@ -167,15 +189,80 @@ class MaskedDPOTrainer(DPOTrainer):
             raise ValueError(f"{name}: no pair fits max_length={max_length}")
         return dataset
 
+    def _fast(self) -> bool:
+        """The fast path covers our configuration: sigmoid loss, reverse KL, no length desensitisation."""
+        path = self.fast_path
+        return bool(
+            path is not None and path.enabled and list(self.loss_types) == ["sigmoid"]
+            and self.f_divergence_type == "reverse_kl" and self.ld_alpha is None
+        )  # fmt: skip
+
+    def _scored(self, model, inputs) -> Scored:
+        return scored_logps(model, inputs["input_ids"], inputs["attention_mask"], inputs["completion_mask"],
+                            self.fast_path)  # fmt: skip
+
     def compute_ref_log_probs(self, model, inputs):
         inputs = {k: v for k, v in inputs.items() if k != "sft_weight"}
-        return super().compute_ref_log_probs(model, inputs)
+        if not self._fast():
+            return super().compute_ref_log_probs(model, inputs)
+        adapter = nullcontext()
+        if self.ref_model is None and is_peft_model(self.model):
+            unwrapped = self.accelerator.unwrap_model(self.model)
+            adapter = use_adapter(unwrapped, adapter_name="ref" if "ref" in unwrapped.peft_config else None)
+        with torch.no_grad(), adapter, self.fast_path.context():
+            scored = self._scored(model, inputs)
+        return scored.per_row_sum(len(inputs["input_ids"])).chunk(2, dim=0)
+
+    def _fast_loss(self, model, inputs, weights: torch.Tensor) -> torch.Tensor:
+        """sigmoid DPO (x dpo weight) + per-pair-weighted NLL, as TRL + `weighted_nll` compute it."""
+        mode = "train" if self.model.training else "eval"
+        rows = len(inputs["input_ids"])
+        with self.fast_path.context():
+            scored = self._scored(model, inputs)
+        chosen, rejected = scored.per_row_sum(rows).chunk(2, dim=0)
+        if self.precompute_ref_logps:
+            ref_chosen, ref_rejected = inputs["ref_chosen_logps"], inputs["ref_rejected_logps"]
+        else:
+            ref_chosen, ref_rejected = self.compute_ref_log_probs(self.ref_model or model, inputs)
+        chosen_ratio = chosen - ref_chosen.to(chosen.dtype)
+        rejected_ratio = rejected - ref_rejected.to(chosen.dtype)
+        loss = -F.logsigmoid(self.beta * (chosen_ratio - rejected_ratio)).mean() * self.loss_weights[0]
+        if self.sft_loss_weight:
+            nll = scored_nll(scored, rows // 2, weights.to(chosen.device))
+            self._metrics[mode]["sft_loss"].append(self.accelerator.gather_for_metrics(nll.detach()).mean().item())
+            loss = loss + self.sft_loss_weight * nll
+        self._log_fast_metrics(mode, inputs, scored, chosen, rejected, chosen_ratio, rejected_ratio)
+        return loss
+
+    def _log_fast_metrics(self, mode, inputs, scored, chosen, rejected, chosen_ratio, rejected_ratio) -> None:
+        gather, metrics = self.accelerator.gather_for_metrics, self._metrics[mode]
+        n = gather(torch.tensor(scored.logps.numel(), device=chosen.device)).sum()
+        metrics["entropy"].append((gather(scored.entropy.sum().reshape(1)).sum() / n).item() if n > 0 else 0.0)
+        if mode == "train":
+            self._total_train_tokens += gather(inputs["attention_mask"].sum()).sum().item()
+        metrics["num_tokens"] = [self._total_train_tokens]
+        chosen_rewards = gather(self.beta * chosen_ratio.detach())
+        rejected_rewards = gather(self.beta * rejected_ratio.detach())
+        metrics["rewards/chosen"].append(chosen_rewards.mean().item())
+        metrics["rewards/rejected"].append(rejected_rewards.mean().item())
+        metrics["rewards/accuracies"].append((chosen_rewards > rejected_rewards).float().mean().item())
+        metrics["rewards/margins"].append((chosen_rewards - rejected_rewards).mean().item())
+        metrics["logps/chosen"].append(gather(chosen.detach()).mean().item())
+        metrics["logps/rejected"].append(gather(rejected.detach()).mean().item())
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         inputs = dict(inputs)
         weights = inputs.pop("sft_weight")
+        if self._fast() and not return_outputs:
+            return self._fast_loss(model, inputs, weights)
+        if self.fast_path is not None and self.fast_path.autocast:  # TRL's loss, in the chosen precision
+            with self.fast_path.context():
+                return self._plain_loss(model, inputs, weights, return_outputs)
+        return self._plain_loss(model, inputs, weights, return_outputs)
+
+    def _plain_loss(self, model, inputs, weights, return_outputs):
         if self.sft_loss_weight == 0:
-            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            return super().compute_loss(model, inputs, return_outputs)
         captured: list[Any] = []
         hook = model.register_forward_hook(lambda _m, _a, out: captured.append(out))
         try:

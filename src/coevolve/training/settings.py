@@ -47,6 +47,10 @@ class TrainSettings:
     dtype: str | None = None  # None: bf16 on GPU, fp32 on CPU; always passed explicitly
     gradient_checkpointing: bool | None = None  # None: on for GPU, off on CPU
     lora: LoraSettings | None = None
+    # speed (training/fastpath.py): scored-only logits, unpadded rows, bf16 autocast on CPUs with bf16 units
+    fast_path: bool = True  # false: TRL's default loss path (as before the fast path)
+    cpu_bf16: bool | None = None  # None: autocast when the CPU has AMX / AVX512-BF16; false: fp32
+    threads: int | None = None  # torch threads; None: all usable cores
     # bookkeeping
     seed: int = 42
     # < 1: a ratio of the stage's total steps (0.2: a checkpoint every fifth of the stage, so a kill
@@ -108,10 +112,18 @@ class DPOSettings(TrainSettings):
             raise ValueError(f"unknown DPO preset {name!r}; choose one of {sorted(PRESETS)}")
         if iteration < 1:
             raise ValueError(f"iteration must be >= 1, got {iteration}")
-        schedule = (
-            {"beta": 0.1, "learning_rate": 1e-6} if iteration == 1 else {"beta": 0.5, "learning_rate": 5e-7}
-        )
-        return apply_overrides(cls(**PRESETS[name], **schedule), overrides)
+        return apply_overrides(cls(**PRESETS[name], **eto_schedule(iteration)), overrides)
+
+
+# ETO's per-iteration DPO schedule: iteration 1, then every later iteration (run configs: pipeline/schedule.py)
+ETO_SCHEDULE: dict[str, dict[str, float]] = {
+    "first": {"beta": 0.1, "learning_rate": 1e-6},
+    "later": {"beta": 0.5, "learning_rate": 5e-7},
+}
+
+
+def eto_schedule(iteration: int) -> dict[str, float]:
+    return dict(ETO_SCHEDULE["first" if iteration == 1 else "later"])
 
 
 PRESETS: dict[str, dict[str, float]] = {
