@@ -42,11 +42,12 @@ def test_methods_are_presets(tmp_path, method, aux, pairs, preset, iterations):
 
 def test_overrides_and_explicit_keys_beat_the_preset(tmp_path):
     path = _write(tmp_path, BASE.format(method="coevolve") + "iterations: 5\n")
-    config = load_config(path, ["envs.0.train_limit=8", "target_sampling.temperature=0.7", "dpo.beta=0.2"])
+    overrides = ["envs.0.train_limit=8", "target_sampling.temperature=0.7", "dpo.by_iteration.1.beta=0.2"]
+    config = load_config(path, overrides)
     assert config.iterations == 5
     assert config.envs[0].train_limit == 8
     assert config.target_sampling.temperature == 0.7
-    assert config.dpo == {"beta": 0.2}
+    assert config.dpo == {"by_iteration": {1: {"beta": 0.2}}}
 
 
 @pytest.mark.parametrize(

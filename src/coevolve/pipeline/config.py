@@ -17,6 +17,8 @@ from typing import Any, get_type_hints
 
 import yaml
 
+from coevolve.pipeline.schedule import normalise_dpo
+
 
 @dataclass
 class EnvSpec:
@@ -174,6 +176,7 @@ def from_dict(data: dict[str, Any], where: str = "config") -> RunConfig:
 
     config = _build(RunConfig, apply_method(data, where), where)
     validate(config, where)
+    config.dpo = normalise_dpo(config.dpo)
     return config
 
 
@@ -190,6 +193,19 @@ def validate(config: RunConfig, where: str = "config") -> None:
     if config.iterations < 0:
         raise ConfigError(f"{where}: 'iterations' must be >= 0")
     check_ranges(config, where)
+    check_sections(config, where)
+
+
+def check_sections(config: RunConfig, where: str = "config") -> None:
+    """`sft` / `dpo` keys name real settings (did-you-mean); `dpo` keeps ETO's schedule unless told not to."""
+    from coevolve.pipeline.schedule import ScheduleError, check_dpo, check_settings
+    from coevolve.training.settings import SFTSettings
+
+    try:
+        check_settings(config.sft, SFTSettings, "sft")
+        check_dpo(config.dpo, "dpo")
+    except ScheduleError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 _BOUNDS = {"iterations": 0, "aux_frozen_after": 0}  # key -> smallest valid value

@@ -32,6 +32,7 @@ from coevolve.pipeline.config import ConfigError, RunConfig, SamplingSpec, flatt
 from coevolve.pipeline.lock import RunLock
 from coevolve.pipeline.manifest import Manifest
 from coevolve.pipeline.scalars import log_stage_scalars
+from coevolve.pipeline.schedule import dpo_overrides
 from coevolve.procs import run_group
 from coevolve.rollout.progress import clear_stage, clock_text, set_stage
 
@@ -383,14 +384,20 @@ class Pipeline:
             pairs_stage = f"iter{k}/{'target' if agent == 'target' else 'aux'}_pairs"
             raise FileNotFoundError(f"{pairs_path}: pairs file missing; rerun with --redo-from {pairs_stage}")
         pairs = pair_file(pairs_path).read()
-        if not pairs:
-            log.warning("iteration %d: no pairs for the %s agent; it keeps its previous model", k, agent)
-            return {"pairs": 0, "trained": False}
+        # this iteration's settings: plain dpo keys, ETO's (or a constant) beta/lr, then dpo.by_iteration[k]
         overrides = {
             "seed": self.config.seed,
             "logging_dir": str(self.log_dir(f"iter{k}", agent)),
-            **self.config.dpo,
+            **dpo_overrides(self.config.dpo, k),
         }
+        settings = DPOSettings.preset(preset, k, **overrides)
+        resolved = {"beta": settings.beta, "learning_rate": settings.learning_rate,
+                    "schedule": self.config.dpo.get("schedule", "eto")}  # fmt: skip
+        if not pairs:
+            log.warning("iteration %d: no pairs for the %s agent; it keeps its previous model", k, agent)
+            return {"pairs": 0, "trained": False, **resolved}
+        log.info("iteration %d, %s agent: DPO with beta %g, learning rate %g", k, agent, settings.beta,
+                 settings.learning_rate)  # fmt: skip
         ref = self.checkpoint(agent, 0) if self.config.reference == "sft" else None
         out = self.run_dir / "checkpoints" / f"iter{k}" / agent
         start = self.checkpoint(agent, k - 1)
@@ -408,8 +415,8 @@ class Pipeline:
             ]
             self._launch(args + (["--ref-model", ref] if ref else []), out, overrides)
         else:
-            train_dpo(start, pairs, out, DPOSettings.preset(preset, k, **overrides), ref_model=ref)
-        return {"pairs": len(pairs), "trained": True}
+            train_dpo(start, pairs, out, settings, ref_model=ref)
+        return {"pairs": len(pairs), "trained": True, **resolved}
 
     def train_aux(self, k: int) -> dict[str, Any]:
         frozen = self.config.aux_frozen_after
