@@ -43,12 +43,14 @@ def test_cli_sft_scores_assistant_turns_under_each_template(tiny_model_dir, tmp_
 
     seen = {}
 
-    class Spy(sft_module.SFTTrainer):
+    trainer_name = "FastSFTTrainer" if hasattr(sft_module, "FastSFTTrainer") else "SFTTrainer"
+
+    class Spy(getattr(sft_module, trainer_name)):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             seen["dataset"] = self.train_dataset
 
-    monkeypatch.setattr(sft_module, "SFTTrainer", Spy)
+    monkeypatch.setattr(sft_module, trainer_name, Spy)
     out = tmp_path / "sft"
     argv = ["train", "sft", "--model", str(model), "--data", str(data), "--out", str(out),
             "--batch-size", "2", "--micro-batch-size", "2", "--max-steps", "1", "--set", "logging_steps=1",
@@ -69,3 +71,26 @@ def test_cli_sft_scores_assistant_turns_under_each_template(tiny_model_dir, tmp_
                 assert m["content"] not in scored
         assert scored.count(end) == len(assistant)
         assert scored.replace(end, " ").split() == " ".join(assistant).split()
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_dpo_pair_tokens_score_assistant_turns_under_each_template(tiny_model_dir, name):
+    from train_records import make_pair
+
+    from coevolve.training.data import dpo_rows
+    from coevolve.training.masked_dpo import tokenize_pair
+
+    source, end = TEMPLATES[name]
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    tok.chat_template = source()
+    row = dpo_rows([make_pair(3)])[0]
+    out = tokenize_pair(row, tok)
+    for side in ("chosen", "rejected"):
+        ids, mask = out[f"{side}_ids"], out[f"{side}_mask"]
+        scored = tok.decode([t for t, m in zip(ids, mask, strict=True) if m])
+        turns = [m["content"] for m in row[side] if m["role"] == "assistant"]
+        assert scored.count(end) == len(turns)
+        assert scored.replace(end, " ").split() == " ".join(turns).split()
+        for m in row[side]:
+            if m["role"] == "user":
+                assert m["content"] not in scored
