@@ -12,9 +12,9 @@ Sizing (2-core CPU, where training SmolLM2-135M is the bottleneck):
   types, so every column has 30 episodes and a 95 % CI. A measured SFT on 120 such experts reached 73
   unseen (issue 13); the model learns the format and the search from a few dozen examples.
 - One iteration (K = 1): the failure agent still trains (its pairs come from the iteration's rollouts).
-- DPO at the paper's iteration-1 learning rate (1e-6) and beta 0.1, batch 2, 2 epochs: real optimizer
-  steps, but small ones. At 5e-6 one iteration of DPO wiped out most of what SFT taught (issue 13;
-  README, "DPO stability").
+- DPO at the paper's iteration-1 learning rate (1e-6) and beta 0.1, batch 2, 1 epoch (one optimizer
+  step per two pairs: ~15 for eto, ~30 for the coevolve target): real steps, but small ones. At 5e-6
+  one iteration of DPO wiped out most of what SFT taught (issue 13; README, "DPO stability").
 - Token caps cover the experts (checked after the experts stage, pipeline/checks.py).
 """
 
@@ -51,7 +51,7 @@ COMMON: dict[str, Any] = {
     "base_model": "smollm2-135m",
     "iterations": 1,
     "sft": {"epochs": 2, "learning_rate": 1e-4, "batch_size": 4, "micro_batch_size": 1},
-    "dpo": {"epochs": 2, "learning_rate": 1e-6, "beta": 0.1, "schedule": "constant", "batch_size": 2,
+    "dpo": {"epochs": 1, "learning_rate": 1e-6, "beta": 0.1, "schedule": "constant", "batch_size": 2,
             "micro_batch_size": 1},  # fmt: skip
     "aux_sampling": {"temperature": 0.7},
     "eval_every_iteration": False,
@@ -111,7 +111,6 @@ def demo_settings(env: str = "sciworld", quick: bool = False) -> dict[str, Any]:
         data[key]["max_length"] = spec["max_length"]
     if quick:  # a smoke run: every stage, a few optimizer steps
         data["sft"].update(epochs=1, batch_size=2)
-        data["dpo"].update(epochs=1)
         data["rollout"]["max_concurrent"] = 8
     return data
 
