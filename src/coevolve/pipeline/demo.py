@@ -51,8 +51,14 @@ COMMON: dict[str, Any] = {
     "base_model": "smollm2-135m",
     "iterations": 1,
     "sft": {"epochs": 2, "learning_rate": 1e-4, "batch_size": 4, "micro_batch_size": 1},
-    "dpo": {"epochs": 1, "learning_rate": 1e-6, "beta": 0.1, "schedule": "constant", "batch_size": 2,
-            "micro_batch_size": 1},  # fmt: skip
+    "dpo": {
+        "epochs": 1,
+        "learning_rate": 1e-6,
+        "beta": 0.1,
+        "schedule": "constant",
+        "batch_size": 2,
+        "micro_batch_size": 1,
+    },  # fmt: skip
     "aux_sampling": {"temperature": 0.7},
     "eval_every_iteration": False,
     # An SFT'd model needs no in-context example; one torch thread beside the simulator JVMs.
