@@ -1,11 +1,13 @@
 """Rollout throughput with SmolLM2-135M on CPU: batching (`--mode batch`) and prefix KV caching (`--mode cache`).
 
-`--mode batch` runs the same greedy episodes twice with the hf backend: all `--episodes` live at once (one batched
-`generate` per step) and one at a time (`max_concurrent=1`), and reports wall time, generated tokens/s,
-the speed-up and whether both produced identical episodes. The environment is a trivial in-process
+`--mode batch` runs the same greedy episodes with the hf backend for every dtype (fp32, and bf16 where
+the CPU has bf16 matrix units) x torch threads (`--thread-counts`) x live episodes (`--live`: one batched
+`generate` per step) plus one at a time (`max_concurrent=1`, first `--single-episodes` tasks), and reports
+wall time, generated tokens/s, prefill tokens/s (one batched forward over the first prompts) and how many
+episodes are identical to the fp32 run with the same threads. The environment is a trivial in-process
 text game (any text is an action, done after `--steps` turns), so the numbers measure generation.
 
-    OMP_NUM_THREADS=1 python bench/bench_rollout.py --episodes 32 --steps 2 --max-new-tokens 64 --threads 1
+    python bench/bench_rollout.py --episodes 32 --steps 2 --max-new-tokens 64
 
 `--mode cache` rolls out real multi-turn ScienceWorld episodes (unseen split, capped at `--steps` steps)
 with the prefix cache on and off, with and without the in-context example, and reports wall time, the
@@ -118,6 +120,64 @@ def cache_mode(args: argparse.Namespace) -> None:
             )
 
 
+def _episodes(trajs) -> list[list[str]]:
+    return [[m.content for m in t.messages] for t in trajs]
+
+
+def _prefill_rate(policy, tasks, steps: int) -> float:
+    """Prompt tokens/s of one batched forward over the first-step prompts (no cache)."""
+    import torch
+
+    env = EchoEnv(steps=steps)
+    prompts = [policy.render(env.prompt().messages([Message("user", env.reset(t))])) for t in tasks]
+    width = max(len(p) for p in prompts)
+    ids = torch.tensor([[policy.pad_id] * (width - len(p)) + p for p in prompts])
+    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
+    start = time.perf_counter()
+    with torch.inference_mode():
+        policy.model(input_ids=ids, attention_mask=mask, logits_to_keep=1)
+    return sum(len(p) for p in prompts) / (time.perf_counter() - start)
+
+
+def batch_mode(args: argparse.Namespace) -> None:
+    """Every dtype x threads x concurrency in one run; one-at-a-time on the first --single-episodes tasks."""
+    from coevolve.hardware import cpu_bf16_flags
+
+    dtypes = ["float32", "bfloat16"] if cpu_bf16_flags() else ["float32"]
+    params = SamplingParams(max_new_tokens=args.max_new_tokens)
+    tasks = EchoEnv().tasks("test")[: args.episodes]
+    print(
+        f"model {args.model}, {args.episodes} episodes x {args.steps} steps, max_new_tokens {args.max_new_tokens}, "
+        f"one-at-a-time on the first {args.single_episodes}; CPU bf16 features: {cpu_bf16_flags() or 'none'}"
+    )
+    print("| dtype | threads | mode | wall s | generated tok/s | prefill tok/s | same as fp32 |")
+    print("|---|---:|---|---:|---:|---:|---|")
+    reference: dict[int, list] = {}
+    for dtype in dtypes:
+        for threads in args.thread_counts:
+            policy = make_policy("hf", args.model, dtype=dtype, num_threads=threads)
+            policy.generate([[Message("user", "warm up")]], SamplingParams(max_new_tokens=2))
+            prefill = _prefill_rate(policy, tasks, args.steps)
+            runs = {}
+            with tempfile.TemporaryDirectory() as tmp:
+                for live in args.live:
+                    runs[f"batched ({live} live)"] = _run(policy, tasks, params, args.steps, live,
+                                                          Path(tmp) / f"b{live}.jsonl")  # fmt: skip
+                runs["one at a time"] = _run(policy, tasks[: args.single_episodes], params, args.steps, 1,
+                                             Path(tmp) / "s.jsonl")  # fmt: skip
+            policy.close()
+            first = _episodes(next(iter(runs.values()))[1])
+            if dtype == "float32":
+                reference[threads] = first
+            ref = reference.get(threads, first)
+            for mode, (seconds, trajs) in runs.items():
+                eps = _episodes(trajs)
+                same = sum(e == r for e, r in zip(eps, ref, strict=False))
+                tokens = sum(t.completion_tokens for t in trajs)
+                print(f"| {dtype} | {threads} | {mode} | {seconds:.1f} | {tokens / seconds:.1f} | {prefill:.0f} | "
+                      f"{same}/{len(eps)} |", flush=True)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=["batch", "cache"], default="batch")
@@ -125,31 +185,19 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=32)
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--max-new-tokens", type=int, default=64)
-    parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--threads", type=int, help="cache mode: torch CPU threads")
+    parser.add_argument(
+        "--thread-counts", type=int, nargs="+", default=[1, 2], help="batch mode: threads to try"
+    )
+    parser.add_argument("--live", type=int, nargs="+", default=[32, 16], help="batch mode: live episodes")
+    parser.add_argument(
+        "--single-episodes", type=int, default=4, help="batch mode: episodes run one at a time"
+    )
     parser.add_argument("--workers", type=int, default=1, help="cache mode: env worker processes")
     args = parser.parse_args()
     if args.mode == "cache":
         return cache_mode(args)
-
-    policy = make_policy("hf", args.model, num_threads=args.threads)
-    params = SamplingParams(max_new_tokens=args.max_new_tokens)
-    tasks = EchoEnv().tasks("test")[: args.episodes]
-    policy.generate([[Message("user", "warm up")]], SamplingParams(max_new_tokens=2))
-    with tempfile.TemporaryDirectory() as tmp:
-        batched_s, batched = _run(policy, tasks, params, args.steps, args.episodes, Path(tmp) / "b.jsonl")
-        single_s, single = _run(policy, tasks, params, args.steps, 1, Path(tmp) / "s.jsonl")
-    tokens = sum(t.completion_tokens for t in batched)
-    same = [[m.content for m in t.messages] for t in batched] == [
-        [m.content for m in t.messages] for t in single
-    ]
-    print(
-        f"model {args.model}, {args.episodes} episodes x {args.steps} steps, max_new_tokens {args.max_new_tokens}"
-    )
-    print("| mode | wall s | generated tok/s |")
-    print("|---|---|---|")
-    print(f"| batched ({args.episodes} live) | {batched_s:.1f} | {tokens / batched_s:.1f} |")
-    print(f"| one at a time | {single_s:.1f} | {sum(t.completion_tokens for t in single) / single_s:.1f} |")
-    print(f"speed-up: {single_s / batched_s:.2f}x; identical greedy episodes: {same}")
+    return batch_mode(args)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,23 @@
-"""Training throughput and peak memory for SFT and masked DPO, with and without LoRA.
+"""Training throughput: the plain PyTorch loop (the bound), TRL's path and our fast path, SFT and DPO.
 
-Each configuration runs in its own process (clean peak RSS). Tokens/s counts every attended token of
-the training batches (TRL's `num_tokens`) of steps 2..N over their wall time (model loading, the DPO
-reference precompute and the first step's warm-up are excluded). Use --steps >= 2.
+All runs train on the same tokens: expert trajectories from a JSONL file (`coevolve expert sciworld ...`),
+cut at `--max-length` tokens (keep_start, as the trainers cut). DPO pairs are built from the same
+experts: chosen = an expert episode, rejected = the same episode with the assistant turns of another
+expert (real tokens, same prompt). Each configuration runs in its own child process, one after the
+other in one invocation, so peak RSS is per run and the ratios are measured side by side:
 
-    COEVOLVE_DATA_DIR=... python bench/bench_training.py --model smollm2-135m --steps 3
+- `plain`: a hand-written loop (per sequence, unpadded, full-vocabulary logits, AdamW, grad clipping)
+  in the best precision of the machine (bf16 autocast where the CPU has AMX/AVX512-BF16): the bound;
+- `plain-fp32`: the same loop in fp32;
+- `trl`: our trainers with `fast_path=false` (TRL's loss path, padded batches, fp32 on CPU: the path
+  before the fast path);
+- `fast`: our trainers with the default fast path.
+
+Steady-state tokens/s counts the attended tokens of steps 2..N over their wall time; `e2e tok/s`
+divides all tokens by the wall time from the child's start (imports, model load, dataset preparation,
+DPO reference precompute, first step included); `start-up loss` = 1 - e2e / steady.
+
+    .venv/bin/python bench/bench_training.py --experts sciworld_experts.jsonl --steps 6 --micro-batch 2
 """
 
 from __future__ import annotations
@@ -18,109 +31,221 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
-from transformers import TrainerCallback
-
-CONFIGS = ["sft", "sft+lora", "dpo", "dpo+lora"]
+CONFIGS = ["plain", "plain-fp32", "trl", "fast"]
 
 
-def records(n: int):
-    from coevolve.data.records import Message, PreferencePair, Task, Trajectory
+def load_experts(path: str, n: int):
+    from coevolve.training.data import load_sft_files
 
-    prompt = [Message("user", "Instruction: act in the shop. Reply with Thought: ... Action: ..."),
-              Message("assistant", "OK"), Message("user", "Task: buy a red cotton shirt under 30 dollars")]  # fmt: skip
-
-    def side(tag: str) -> list[Message]:
-        turns = []
-        for k in range(3):
-            turns.append(
-                Message("assistant", f"Thought: step {k} of the {tag} plan.\nAction: search[{tag} {k}]")
-            )
-            if k < 2:
-                turns.append(Message("user", f"Observation: page {k} lists items B0{k}1, B0{k}2 and prices."))
-        return turns
-
-    trajs = [Trajectory(Task("webshop", "train", str(i)), "expert", prompt[0].content, [prompt[2], *side("good")],
-                        1.0, True, "expert") for i in range(n)]  # fmt: skip
-    pairs = [PreferencePair(str(i), "webshop", prompt, side("good"), side("bad"), "expert_vs_target", 1.0, 0.0)
-             for i in range(n)]  # fmt: skip
-    return trajs, pairs
+    trajs = load_sft_files([path], "sciworld")
+    if len(trajs) < n + 1:
+        raise SystemExit(f"{path}: {len(trajs)} experts, need {n + 1} (--steps x --micro-batch + 1)")
+    return trajs[: n + 1]
 
 
-class StepClock(TrainerCallback):
-    def __init__(self) -> None:
-        self.times: list[float] = []
+def make_pairs(trajs):
+    """Chosen: expert i; rejected: expert i's observations with expert i+1's assistant turns."""
+    from coevolve.data.formats import ACK
+    from coevolve.data.records import Message, PreferencePair
 
-    def on_step_end(self, args, state, control, **kwargs):
-        self.times.append(time.perf_counter())
+    pairs = []
+    for i, traj in enumerate(trajs[:-1]):
+        other = [m.content for m in trajs[i + 1].messages if m.role == "assistant"]
+        first, rest = traj.messages[0], traj.messages[1:]
+        prompt = [Message("user", traj.instruction), Message("assistant", ACK), first]
+        rejected, k = [], 0
+        for m in rest:
+            if m.role == "assistant":
+                rejected.append(Message("assistant", other[k % len(other)]))
+                k += 1
+            else:
+                rejected.append(m)
+        pairs.append(PreferencePair(str(i), "sciworld", prompt, rest, rejected, "expert_vs_target", 1.0, 0.0))
+    return pairs
 
 
-def run_one(config: str, model: str, steps: int, micro: int) -> dict:
-    from coevolve.training import DPOSettings, LoraSettings, SFTSettings, build_dpo_trainer
-    from coevolve.training.sft import train_sft  # noqa: F401  (import cost outside the timing)
+# ---------------------------------------------------------------------------- plain loops (the bound)
 
-    lora = LoraSettings(r=16) if config.endswith("+lora") else None
-    common = dict(batch_size=micro, micro_batch_size=micro, max_steps=steps, max_length=1024, logging_steps=1,
-                  save_steps=10_000, lora=lora, warmup=0.0)  # fmt: skip
-    trajs, pairs = records(micro * steps)
-    with tempfile.TemporaryDirectory() as tmp:
-        if config.startswith("sft"):
-            from datasets import Dataset
-            from trl import SFTTrainer
 
-            from coevolve.models import load_causal_lm, load_tokenizer
-            from coevolve.training.common import peft_config
-            from coevolve.training.data import sft_rows
-            from coevolve.training.sft import sft_config
+def plain_rows(kind: str, model_name: str, trajs, pairs, max_length: int):
+    """Token rows as the trainers see them: (ids, score mask) per sequence; DPO: chosen then rejected."""
+    from coevolve.models import assistant_tokens, load_tokenizer
+    from coevolve.training.data import dpo_rows, sft_rows
+    from coevolve.training.masked_dpo import tokenize_pair
 
-            s = SFTSettings(**common)
-            trainer = SFTTrainer(model=load_causal_lm(model), args=sft_config(s, Path(tmp)),
-                                 train_dataset=Dataset.from_list(sft_rows(trajs)),
-                                 processing_class=load_tokenizer(model), peft_config=peft_config(lora))  # fmt: skip
+    tok = load_tokenizer(model_name)
+    if kind == "sft":
+        rows = [assistant_tokens(tok, r["messages"]) for r in sft_rows(trajs)]
+        return [(ids[:max_length], mask[:max_length]) for ids, mask in rows]
+    out = []
+    for row in dpo_rows(pairs):
+        t = tokenize_pair(row, tok)
+        for side in ("chosen", "rejected"):
+            ids = (t["prompt_ids"] + t[f"{side}_ids"])[:max_length]
+            mask = ([0] * len(t["prompt_ids"]) + t[f"{side}_mask"])[:max_length]
+            out.append((ids, mask))
+    return out
+
+
+def seq_logps(model, ids, mask):
+    import torch
+
+    ids_t = torch.tensor([ids])
+    logits = model(input_ids=ids_t, use_cache=False).logits[0, :-1].float()
+    logp = logits.log_softmax(-1).gather(-1, ids_t[0, 1:, None])[:, 0]
+    return logp, torch.tensor(mask[1:], dtype=torch.bool)
+
+
+def run_plain(kind: str, model_name: str, rows, steps: int, micro: int, bf16: bool, clock: list[float]):
+    import torch
+    import torch.nn.functional as F
+
+    from coevolve.models import load_causal_lm
+
+    model = load_causal_lm(model_name, dtype="float32").train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
+
+    def ctx():
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16)
+
+    per_step = micro * (2 if kind == "dpo" else 1)
+    refs = []
+    if kind == "dpo":  # reference log-probs once, before the timed loop (as precompute_ref does)
+        with torch.no_grad(), ctx():
+            for ids, mask in rows:
+                logp, m = seq_logps(model, ids, mask)
+                refs.append(logp[m].sum())
+    tokens = []
+    clock.append(time.perf_counter())
+    for step in range(steps):
+        batch = rows[step * per_step : (step + 1) * per_step]
+        with ctx():
+            parts = [seq_logps(model, ids, mask) for ids, mask in batch]
+        if kind == "sft":
+            loss = -sum(lp[m].sum() for lp, m in parts) / sum(int(m.sum()) for _, m in parts)
         else:
-            s = DPOSettings.preset("target", 1, **common)
-            trainer = build_dpo_trainer(model, pairs, Path(tmp), s)
-        clock = StepClock()
-        trainer.add_callback(clock)
+            logps = torch.stack([lp[m].sum() for lp, m in parts])
+            ref = torch.stack(refs[step * per_step : (step + 1) * per_step])
+            ratio = logps - ref
+            loss = -F.logsigmoid(0.1 * (ratio[0::2] - ratio[1::2])).mean() * 0.5
+            chosen = parts[0::2]
+            loss = loss + 0.5 * -sum(lp[m].sum() for lp, m in chosen) / sum(int(m.sum()) for _, m in chosen)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad()
+        tokens.append(sum(len(ids) for ids, _ in batch))
+        clock.append(time.perf_counter())
+    return tokens
+
+
+# ---------------------------------------------------------------------------- our trainers
+
+
+def run_trainer(kind: str, config: str, model_name: str, trajs, pairs, steps, micro, max_length, clock):
+    from transformers import TrainerCallback
+
+    from coevolve.training import DPOSettings, SFTSettings, build_dpo_trainer
+    from coevolve.training.sft import build_sft_trainer
+
+    class Clock(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            clock.append(time.perf_counter())
+
+        def on_step_end(self, args, state, control, **kwargs):
+            clock.append(time.perf_counter())
+
+    common = dict(batch_size=micro, micro_batch_size=micro, max_steps=steps, max_length=max_length,
+                  logging_steps=1, save_steps=10_000, warmup=0.0, fast_path=config == "fast")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        if kind == "sft":
+            trainer = build_sft_trainer(model_name, trajs[:-1], Path(tmp), SFTSettings(**common))
+        else:
+            trainer = build_dpo_trainer(
+                model_name, pairs, Path(tmp), DPOSettings.preset("target", 1, **common)
+            )
+        trainer.args.dataloader_drop_last = False
+        trainer.add_callback(Clock())
+        checkpointing = bool(getattr(trainer.model, "is_gradient_checkpointing", False))
         trainer.train()
-    # steady state: steps 2..N (the first step pays one-off warm-up costs)
-    counts = [e["num_tokens"] for e in trainer.state.log_history if "num_tokens" in e]
-    tokens, seconds = counts[-1] - counts[0], clock.times[-1] - clock.times[0]
-    return {"config": config, "steps": steps, "micro_batch": micro, "tokens": int(tokens),
-            "seconds": round(seconds, 2), "tokens_per_s": round(tokens / seconds, 1),
-            "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)}  # fmt: skip
+    counts = [e["num_tokens"] for e in trainer.state.log_history if "num_tokens" in e and "loss" in e]
+    path = trainer.fast_path.to_dict() if trainer.fast_path else None
+    return [b - a for a, b in zip([0, *counts], counts, strict=False)], path, checkpointing
+
+
+def run_one(args) -> dict:
+    kind, config = args.one.split(":")
+    n = args.steps * args.micro_batch
+    trajs = load_experts(args.experts, n)
+    pairs = make_pairs(trajs)[:n]
+    clock: list[float] = []
+    extra = {}
+    if config.startswith("plain"):
+        from coevolve.training.fastpath import cpu_bf16_flags, tune_cpu_runtime
+
+        tune_cpu_runtime()
+        bf16 = config == "plain" and bool(cpu_bf16_flags())
+        rows = plain_rows(kind, args.model, trajs[:n], pairs, args.max_length)
+        tokens = run_plain(kind, args.model, rows, args.steps, args.micro_batch, bf16, clock)
+        extra["precision"] = "bf16-autocast" if bf16 else "float32"
+    else:
+        tokens, path, ckpt = run_trainer(kind, config, args.model, trajs, pairs, args.steps, args.micro_batch,
+                                         args.max_length, clock)  # fmt: skip
+        extra["precision"] = path["precision"] if path and path["enabled"] else "float32 (TRL)"
+        extra["gradient_checkpointing"] = ckpt
+    end = time.time()
+    steps = clock[-len(tokens) :]  # end times of the steps
+    steady_tokens, steady_s = sum(tokens[1:]), steps[-1] - steps[0]
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {"run": f"{kind} {config}", "steps": len(tokens), "tokens": sum(tokens),
+            "steady_tok_s": round(steady_tokens / steady_s, 1), "e2e_s": round(end - args.t0, 1),
+            "e2e_tok_s": round(sum(tokens) / (end - args.t0), 1), "user_s": round(usage.ru_utime, 1),
+            "sys_s": round(usage.ru_stime, 1), "peak_rss_gb": round(usage.ru_maxrss / 2**20, 2), **extra}  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--experts", required=True, help="expert trajectories (JSONL, ETO format)")
     parser.add_argument("--model", default="smollm2-135m")
-    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--micro-batch", type=int, default=2)
+    parser.add_argument("--max-length", type=int, default=1024)
+    parser.add_argument("--kinds", nargs="+", default=["sft", "dpo"], choices=["sft", "dpo"])
     parser.add_argument("--configs", nargs="+", default=CONFIGS, choices=CONFIGS)
     parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--t0", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one, args.model, args.steps, args.micro_batch)))
+        print(json.dumps(run_one(args)))
         return
+    import torch
+
     from coevolve.models import resolve_model_path
+    from coevolve.training.fastpath import cpu_bf16_flags
 
     resolve_model_path(args.model)  # convert once before the timed children
-    device = (
-        torch.cuda.get_device_name()
-        if torch.cuda.is_available()
-        else f"CPU, {torch.get_num_threads()} threads"
-    )
-    print(f"model {args.model}, {device}, torch {torch.__version__}\n")
-    print(
-        "| run | timed steps x micro batch | tokens | seconds | tokens/s | peak RSS (GB) |\n|---|---|---|---|---|---|"
-    )
-    for config in args.configs:
-        cmd = [sys.executable, __file__, "--one", config, "--model", args.model, "--steps", str(args.steps),
-               "--micro-batch", str(args.micro_batch)]  # fmt: skip
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
-        r = json.loads(out)
-        print(f"| {r['config']} | {r['steps'] - 1} x {r['micro_batch']} | {r['tokens']} | {r['seconds']} | "
-              f"{r['tokens_per_s']} | {r['peak_rss_gb']} |", flush=True)  # fmt: skip
+    print(f"model {args.model}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"CPU bf16 features: {cpu_bf16_flags() or 'none'}; {args.steps} steps x micro batch {args.micro_batch}, "
+          f"max_length {args.max_length}\n")  # fmt: skip
+    print("| run | precision | tokens | steady tok/s | vs bound | e2e tok/s | start-up loss | user s | sys s "
+          "| peak RSS GB |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")  # fmt: skip
+    for kind in args.kinds:
+        bound = None
+        for config in args.configs:
+            cmd = [sys.executable, __file__, "--one", f"{kind}:{config}", "--experts", args.experts, "--model",
+                   args.model, "--steps", str(args.steps), "--micro-batch", str(args.micro_batch),
+                   "--max-length", str(args.max_length), "--t0", str(time.time())]  # fmt: skip
+            out = subprocess.run(cmd, capture_output=True, text=True)
+            if out.returncode:
+                print(f"| {kind} {config} | failed: {out.stderr.strip().splitlines()[-1]} |", flush=True)
+                continue
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            bound = r["steady_tok_s"] if config == "plain" else bound
+            ratio = f"{r['steady_tok_s'] / bound:.2f}" if bound else "-"
+            loss = 1 - r["e2e_tok_s"] / r["steady_tok_s"]
+            print(f"| {r['run']} | {r['precision']} | {r['tokens']} | {r['steady_tok_s']} | {ratio} | "
+                  f"{r['e2e_tok_s']} | {loss:.0%} | {r['user_s']} | {r['sys_s']} | {r['peak_rss_gb']} |",
+                  flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

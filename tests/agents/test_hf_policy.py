@@ -13,7 +13,7 @@ from coevolve.envs.base import UnknownName
 
 @pytest.fixture(scope="module")
 def policy(tiny_model_dir: Path):
-    return make_policy("hf", str(tiny_model_dir), device="cpu")
+    return make_policy("hf", str(tiny_model_dir), device="cpu", dtype="float32")
 
 
 def _convs() -> list[list[Message]]:
@@ -41,8 +41,8 @@ def test_batched_greedy_equals_one_by_one(policy):
 
 
 def test_micro_batches_match_full_batch(tiny_model_dir):
-    small = make_policy("hf", str(tiny_model_dir), device="cpu", batch_size=2)
-    full = make_policy("hf", str(tiny_model_dir), device="cpu")
+    small = make_policy("hf", str(tiny_model_dir), device="cpu", dtype="float32", batch_size=2)
+    full = make_policy("hf", str(tiny_model_dir), device="cpu", dtype="float32")
     params = SamplingParams(max_new_tokens=8)
     assert [g[0].token_ids for g in small.generate(_convs(), params)] == [
         g[0].token_ids for g in full.generate(_convs(), params)
@@ -69,9 +69,9 @@ def test_stop_string_cuts_text_and_ids(policy):
 
 
 def test_prompt_over_context_returns_context_length(tiny_model_dir):
-    probe = make_policy("hf", str(tiny_model_dir), device="cpu")
+    probe = make_policy("hf", str(tiny_model_dir), device="cpu", dtype="float32")
     long_len = len(probe.render(_convs()[2]))
-    small = make_policy("hf", str(tiny_model_dir), device="cpu", max_context=long_len + 4)
+    small = make_policy("hf", str(tiny_model_dir), device="cpu", dtype="float32", max_context=long_len + 4)
     out = small.generate(_convs(), SamplingParams(max_new_tokens=5, n=2))
     assert [g.finish_reason for g in out[2]] == ["context_length"] * 2
     assert out[2][0].text == "" and out[2][0].token_ids == [] and out[2][0].prompt_tokens == long_len

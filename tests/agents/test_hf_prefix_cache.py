@@ -32,8 +32,8 @@ def _play(policy, turns: int, max_new_tokens: int = 10) -> list[list[list[int]]]
 
 
 def test_greedy_with_cache_equals_without(tiny_model_dir: Path):
-    cached = make_policy("hf", str(tiny_model_dir), device="cpu")
-    plain = make_policy("hf", str(tiny_model_dir), device="cpu", prefix_cache=False)
+    cached = make_policy("hf", str(tiny_model_dir), device="cpu", dtype="float32")
+    plain = make_policy("hf", str(tiny_model_dir), device="cpu", dtype="float32", prefix_cache=False)
     assert cached.cache is not None and plain.cache is None
     with_cache = _play(cached, turns=4)
     assert with_cache == _play(plain, turns=4)
@@ -44,14 +44,14 @@ def test_greedy_with_cache_equals_without(tiny_model_dir: Path):
 
 
 def test_micro_batches_with_cache_equal_full_batch(tiny_model_dir: Path):
-    small = make_policy("hf", str(tiny_model_dir), device="cpu", batch_size=1)
-    full = make_policy("hf", str(tiny_model_dir), device="cpu", prefix_cache=False)
+    small = make_policy("hf", str(tiny_model_dir), device="cpu", dtype="float32", batch_size=1)
+    full = make_policy("hf", str(tiny_model_dir), device="cpu", dtype="float32", prefix_cache=False)
     assert _play(small, turns=3) == _play(full, turns=3)
 
 
 def test_stored_kv_equals_fresh_forward(tiny_model_dir: Path):
     """The rows cut out of the padded batch cache hold exactly the KV of their own ids."""
-    policy = make_policy("hf", str(tiny_model_dir), device="cpu")
+    policy = make_policy("hf", str(tiny_model_dir), device="cpu", dtype="float32")
     _play(policy, turns=2)
     assert len(policy.cache) >= 2
     for entry in list(policy.cache._entries.values()):
@@ -65,8 +65,8 @@ def test_stored_kv_equals_fresh_forward(tiny_model_dir: Path):
 
 def test_sampling_n_rows_use_the_cache_and_match_uncached(tiny_model_dir: Path):
     # n samples are n rows with their own seeds, so they go through the cache like greedy rows
-    policy = make_policy("hf", str(tiny_model_dir), device="cpu")
-    plain = make_policy("hf", str(tiny_model_dir), device="cpu", prefix_cache=False)
+    policy = make_policy("hf", str(tiny_model_dir), device="cpu", dtype="float32")
+    plain = make_policy("hf", str(tiny_model_dir), device="cpu", dtype="float32", prefix_cache=False)
     params = SamplingParams(temperature=1.0, max_new_tokens=6, n=3, seed=1)
     out = policy.generate(_episodes(2), params)
     assert [len(g) for g in out] == [3, 3] and len(policy.cache) > 0
@@ -102,7 +102,7 @@ def test_prefix_cache_lookup_and_eviction():
 
 @pytest.mark.slow
 def test_smollm2_multi_turn_cache_equals_no_cache(smollm2_dir: Path):
-    cached = make_policy("hf", str(smollm2_dir), device="cpu")
-    plain = make_policy("hf", str(smollm2_dir), device="cpu", prefix_cache=False)
+    cached = make_policy("hf", str(smollm2_dir), device="cpu", dtype="float32")
+    plain = make_policy("hf", str(smollm2_dir), device="cpu", dtype="float32", prefix_cache=False)
     assert _play(cached, turns=4, max_new_tokens=24) == _play(plain, turns=4, max_new_tokens=24)
     assert cached.stats["cached_tokens"] > 0

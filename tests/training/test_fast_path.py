@@ -141,7 +141,7 @@ def test_precision_choice_follows_cpu_flags(monkeypatch):
     assert choose(True, False, torch.float32, False, 2).precision == "float32"
     assert choose(False, True, torch.float32, False, 2).precision == "float32"  # TRL's path: as before
     assert choose(True, True, torch.bfloat16, False, 2).precision == "bfloat16"  # bf16 weights stay bf16
-    monkeypatch.setattr("coevolve.training.fastpath.cpu_flags", lambda: frozenset({"avx2"}))
+    monkeypatch.setattr("coevolve.hardware.cpu_flags", lambda: frozenset({"avx2"}))
     monkeypatch.setattr("coevolve.training.fastpath.cpu_bf16_flags", lambda flags=None: [])
     auto = choose(True, None, torch.float32, False, 2)
     assert auto.precision == "float32" and auto.per_row and auto.scored_logits_only

@@ -16,6 +16,8 @@ depends on its seed only: the rollout engine derives one per (task, agent, sampl
 
 from __future__ import annotations
 
+import logging
+
 import torch
 from transformers import DynamicCache, GenerationConfig, LogitsProcessor, LogitsProcessorList
 from transformers.cache_utils import DynamicLayer
@@ -33,7 +35,8 @@ from coevolve.agents.base import (
 )
 from coevolve.agents.prefix_cache import LayerKV, PrefixCache, common_prefix
 from coevolve.data.records import Message
-from coevolve.models import load_causal_lm, load_tokenizer
+from coevolve.hardware import cpu_bf16_flags
+from coevolve.models import as_dtype, load_causal_lm, load_tokenizer
 
 
 class SeededGumbel(LogitsProcessor):
@@ -57,6 +60,22 @@ class SeededGumbel(LogitsProcessor):
         )
         gumbel = -torch.log(-torch.log(uniform.clamp_(min=1e-12, max=1.0 - 1e-7)))
         return scores.float() + gumbel  # masked (-inf) tokens stay impossible
+
+
+log = logging.getLogger(__name__)
+
+
+def rollout_dtype(dtype: str | torch.dtype | None, device: torch.device) -> tuple[torch.dtype, str]:
+    """The generation dtype: as given; else bf16 on GPUs and on CPUs with bf16 matrix units (AMX /
+    AVX512-BF16: measured ~1.8-2x the fp32 decode rate with SmolLM2, see BENCHMARKS.md), fp32 elsewhere."""
+    if dtype is not None and dtype != "auto":
+        return as_dtype(dtype, device), "given"
+    if device.type == "cuda":
+        return torch.bfloat16, "cuda"
+    flags = cpu_bf16_flags()
+    if flags:
+        return torch.bfloat16, f"cpu has {'+'.join(flags)}"
+    return torch.float32, "cpu without bf16 matrix units"
 
 
 @register_policy("hf")
@@ -88,7 +107,12 @@ class HFPolicy(Policy):
         self.name = model
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.tokenizer = load_tokenizer(model)
+        dtype, reason = rollout_dtype(dtype, self.device)
         self.model = load_causal_lm(model, dtype=dtype, device=self.device).eval()
+        # what this policy runs with (the fastest measured setting unless given): bench/bench_rollout.py
+        self.setting = {"dtype": str(self.model.dtype).removeprefix("torch."), "dtype_reason": reason,
+                        "threads": torch.get_num_threads() if self.device.type == "cpu" else None}  # fmt: skip
+        log.info("hf policy %s: %s", model, self.setting)
         self.batch_size = batch_size
         self._context = max_context or int(getattr(self.model.config, "max_position_embeddings", 2048))
         eos = self.model.generation_config.eos_token_id
