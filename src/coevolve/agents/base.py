@@ -8,14 +8,13 @@ the rollout engine never knows which one it drives.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
 from coevolve.data.records import Message
-from coevolve.envs.base import name_error
+from coevolve.registry import Registry
 
 # Why a generation ended: `stop` = end-of-turn token or a stop string; `length` = max_new_tokens;
 # `context_length` = the prompt plus max_new_tokens does not fit the model's context (nothing generated).
@@ -143,25 +142,17 @@ BACKEND_MODULES: dict[str, str] = {
     "vllm": "coevolve.agents.vllm",
     "openai": "coevolve.agents.openai_api",
 }
-_BACKENDS: dict[str, type[Policy]] = {}
+BACKENDS: Registry[type[Policy]] = Registry("policy backend", lazy=BACKEND_MODULES)
 
 
 def register_policy(name: str):
-    def decorate(cls: type[Policy]) -> type[Policy]:
-        _BACKENDS[name] = cls
-        return cls
-
-    return decorate
+    return BACKENDS.register(name)
 
 
 def backend_names() -> list[str]:
-    return sorted(set(BACKEND_MODULES) | set(_BACKENDS))
+    return BACKENDS.names()
 
 
 def make_policy(backend: str, model: str, **kwargs: Any) -> Policy:
     """Build a policy: `make_policy("hf", "smollm2-135m", device="cpu")`."""
-    if backend not in _BACKENDS:
-        if backend not in BACKEND_MODULES:
-            raise name_error("policy backend", backend, backend_names())
-        importlib.import_module(BACKEND_MODULES[backend])
-    return _BACKENDS[backend](model, **kwargs)
+    return BACKENDS.get(backend)(model, **kwargs)

@@ -4,11 +4,11 @@ command that needs one environment does not start the others' dependencies (Java
 from __future__ import annotations
 
 import difflib
-import importlib
 import inspect
 from typing import Any
 
-from coevolve.envs.base import Env, UnknownName, name_error
+from coevolve.envs.base import Env, UnknownName
+from coevolve.registry import Registry
 
 # name -> module that defines and registers it
 ENV_MODULES: dict[str, str] = {
@@ -16,28 +16,25 @@ ENV_MODULES: dict[str, str] = {
     "intercode_sql": "coevolve.envs.intercode_sql",
     "webshop": "coevolve.envs.webshop",
 }
-_REGISTRY: dict[str, type[Env]] = {}
+
+
+def _set_name(name: str, cls: type[Env]) -> None:
+    cls.name = name
+
+
+ENVS: Registry[type[Env]] = Registry("environment", lazy=ENV_MODULES, on_register=_set_name)
 
 
 def register_env(name: str):
-    def decorate(cls: type[Env]) -> type[Env]:
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return decorate
+    return ENVS.register(name)
 
 
 def env_names() -> list[str]:
-    return sorted(set(ENV_MODULES) | set(_REGISTRY))
+    return ENVS.names()
 
 
 def get_env_class(name: str) -> type[Env]:
-    if name not in _REGISTRY:
-        if name not in ENV_MODULES:
-            raise name_error("environment", name, env_names())
-        importlib.import_module(ENV_MODULES[name])
-    return _REGISTRY[name]
+    return ENVS.get(name)
 
 
 def make_env(name: str, **kwargs: Any) -> Env:
