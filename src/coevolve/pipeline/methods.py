@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from coevolve.pipeline.recipes import METHODS as RECIPES
+from coevolve.pipeline.recipes import get_method, register_method
+
 METHODS: dict[str, dict[str, Any]] = {
     "sft": {"iterations": 0, "aux_agent": "none", "target_pairs": "eto", "target_preset": "eto"},
     "eto": {"aux_agent": "none", "target_pairs": "eto", "target_preset": "eto"},
@@ -37,11 +40,20 @@ METHODS: dict[str, dict[str, Any]] = {
 FORCED: dict[str, dict[str, Any]] = {"sft": {"iterations": 0, "aux_agent": "none"}}
 
 
+# The built-in methods as registered recipes (pipeline/recipes.py): each runs the loop's stages
+# (`loop_iteration`: explore, [aux_pairs, train_aux, [reexplore_aux]], target_pairs, train_target).
+for _name, _preset in METHODS.items():
+    if _name not in RECIPES.loaded():  # a module that registered its own recipe for the name keeps it
+        register_method(_name, _preset, FORCED.get(_name))
+
+
 def apply_method(data: dict[str, Any], where: str = "config") -> dict[str, Any]:
     """The method's preset, the config's own keys on top, then the keys the method fixes."""
+    from coevolve.envs.base import UnknownName
     from coevolve.pipeline.config import ConfigError
 
-    method = data.get("method", "coevolve")
-    if method not in METHODS:
-        raise ConfigError(f"{where}: unknown method {method!r}; valid: {sorted(METHODS)}")
-    return {**METHODS[method], **data, **FORCED.get(method, {})}
+    try:
+        method = get_method(data.get("method", "coevolve"))
+    except UnknownName as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return method.apply(data)

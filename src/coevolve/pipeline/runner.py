@@ -29,8 +29,10 @@ from coevolve.data.resources import RESOURCES, resolve
 from coevolve.envs.base import UnknownName
 from coevolve.envs.registry import make_env
 from coevolve.pipeline.config import ConfigError, RunConfig, SamplingSpec, flatten, to_yaml
+from coevolve.pipeline.layout import RunLayout
 from coevolve.pipeline.lock import RunLock
 from coevolve.pipeline.manifest import Manifest
+from coevolve.pipeline.recipes import STAGES, get_method, register_stage
 from coevolve.pipeline.scalars import log_stage_scalars
 from coevolve.pipeline.schedule import dpo_overrides
 from coevolve.procs import run_group
@@ -51,7 +53,8 @@ class Pipeline:
         self.config = config
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.manifest = Manifest(self.run_dir / "manifest.json")
+        self.layout = RunLayout(self.run_dir)  # every path of the run directory
+        self.manifest = Manifest(self.layout.manifest)
         self.lock = RunLock(self.run_dir)  # held while stages run (and by launched training jobs)
         self._tasks: dict[tuple[str, str], list[Task]] = {}
 
@@ -62,7 +65,7 @@ class Pipeline:
         return self.config.aux_agent  # "failure" | "positive"
 
     def expert_path(self, env: str) -> Path:
-        return self.run_dir / "experts" / f"{env}.jsonl"
+        return self.layout.experts(env)
 
     def checkpoint(self, agent: str, k: int) -> str:
         """The model an agent acts with after iteration k (k = 0: the SFT model).
@@ -73,7 +76,7 @@ class Pipeline:
         if k == 0:
             if self.config.sft_checkpoint:
                 return self.config.sft_checkpoint
-            return self._trained(self.run_dir / "checkpoints" / "sft", "sft") or ""
+            return self._trained(self.layout.sft_checkpoint, "sft") or ""
         if (
             agent != "target"
             and self.config.aux_frozen_after is not None
@@ -82,7 +85,7 @@ class Pipeline:
             return self.checkpoint(agent, self.config.aux_frozen_after)
         from coevolve.training.common import is_done
 
-        path = self.run_dir / "checkpoints" / f"iter{k}" / agent
+        path = self.layout.checkpoint(k, agent)
         stage = f"iter{k}/train_{'target' if agent == 'target' else 'aux'}"
         # an agent that had no pairs in iteration k keeps its previous model
         return str(path) if is_done(path) else self._trained(path, stage) or self.checkpoint(agent, k - 1)
@@ -104,68 +107,27 @@ class Pipeline:
         return None
 
     def rollout_path(self, k: int, env: str, agent: str) -> Path:
-        return self.run_dir / f"iter{k}" / "rollouts" / env / f"{agent}.jsonl"
+        return self.layout.rollouts(k, env, agent)
 
     def pairs_path(self, k: int, which: str) -> Path:
-        return self.run_dir / f"iter{k}" / "pairs" / f"{which}.jsonl"
+        return self.layout.pairs(k, which)
 
     def eval_dir(self, k: int, env: str, split: str) -> Path:
-        return self.run_dir / "eval" / f"iter{k}" / f"{env}_{split}"
+        return self.layout.eval_dir(k, env, split)
 
     def log_dir(self, *parts: str) -> Path:
         """TensorBoard event files: logs/sft, logs/iter{k}/{agent} (training), logs/pipeline (per iteration)."""
-        return self.run_dir.joinpath("logs", *parts)
+        return self.layout.logs(*parts)
 
     # ------------------------------------------------------------------ plan
 
     def stages(self) -> list[Stage]:
-        cfg, rd = self.config, self.run_dir
-        stages = [Stage("experts", self.make_experts, [rd / "experts"])]
-        if not cfg.sft_checkpoint:
-            stages.append(Stage("sft", self.train_sft, [rd / "checkpoints" / "sft", self.log_dir("sft")]))
-        if cfg.eval_sft or cfg.iterations == 0:
-            stages.append(Stage("eval/iter0", lambda: self.evaluate(0), [rd / "eval" / "iter0"]))
-        for k in range(1, cfg.iterations + 1):
-            it = rd / f"iter{k}"
-            ck = rd / "checkpoints" / f"iter{k}"
-            stages.append(Stage(f"iter{k}/explore", lambda k=k: self.explore(k), [it / "rollouts"]))
-            if cfg.aux_agent != "none":
-                stages.append(
-                    Stage(
-                        f"iter{k}/aux_pairs", lambda k=k: self.make_aux_pairs(k), [self.pairs_path(k, "aux")]
-                    )
-                )
-                stages.append(
-                    Stage(
-                        f"iter{k}/train_aux",
-                        lambda k=k: self.train_aux(k),
-                        [ck / self.aux_name, self.log_dir(f"iter{k}", self.aux_name)],
-                    )
-                )
-                if cfg.update_order == "failure_first":
-                    stages.append(
-                        Stage(
-                            f"iter{k}/reexplore_aux", lambda k=k: self.reexplore_aux(k), [it / "rollouts_new"]
-                        )
-                    )
-            stages.append(
-                Stage(
-                    f"iter{k}/target_pairs",
-                    lambda k=k: self.make_target_pairs(k),
-                    [self.pairs_path(k, "target")],
-                )
-            )
-            stages.append(
-                Stage(
-                    f"iter{k}/train_target",
-                    lambda k=k: self.train_target(k),
-                    [ck / "target", self.log_dir(f"iter{k}", "target")],
-                )
-            )
-            if cfg.eval_every_iteration or k == cfg.iterations:
-                stages.append(
-                    Stage(f"eval/iter{k}", lambda k=k: self.evaluate(k), [rd / "eval" / f"iter{k}"])
-                )
+        """The method's declared plan (pipeline/recipes.py), each stage kind bound to iteration k."""
+        stages = []
+        for planned in get_method(self.config.method).plan(self.config):
+            kind = STAGES.get(planned.kind)
+            run = lambda kind=kind, k=planned.iteration: kind.run(self, k)  # noqa: E731
+            stages.append(Stage(planned.name, run, kind.outputs(self, planned.iteration)))
         return stages
 
     def run(self, accept_config_change: bool = False, redo_from: str | None = None) -> dict[str, Any]:
@@ -491,15 +453,13 @@ class Pipeline:
         return out
 
     def reexplore_aux(self, k: int) -> dict[str, Any]:
-        path = lambda e: self.run_dir / f"iter{k}" / "rollouts_new" / e / f"{self.aux_name}.jsonl"  # noqa: E731
+        path = lambda e: self.layout.rollouts(k, e, self.aux_name, fresh=True)  # noqa: E731
         return self._rollout(
             self.aux_name, self.checkpoint(self.aux_name, k), k, self.config.aux_sampling, path
         )
 
     def rollouts(self, k: int, env: str, agent: str, fresh: bool = False) -> list[Trajectory]:
-        path = self.rollout_path(k, env, agent)
-        if fresh:
-            path = self.run_dir / f"iter{k}" / "rollouts_new" / env / f"{agent}.jsonl"
+        path = self.layout.rollouts(k, env, agent, fresh=fresh)
         # in task order, not finish order: pairs (and DPO batches) must not depend on a resume
         order = {t.id: i for i, t in enumerate(self.train_tasks(env))}
         trajs = trajectory_file(path).read()
@@ -537,37 +497,30 @@ class Pipeline:
             raise ConfigError(f"config 'pairs': {exc}") from exc
 
     def make_aux_pairs(self, k: int) -> dict[str, Any]:
-        from coevolve.pairs import failure_pairs, positive_pairs, prompt_check
-
-        settings, pairs, checks = self._pair_settings(), [], {}
-        for spec in self.config.envs:
-            target = self.rollouts(k, spec.name, "target")
-            aux = self.rollouts(k, spec.name, self.aux_name)
-            if self.config.aux_agent == "failure":
-                pairs += failure_pairs(target, aux, settings)
-            else:
-                experts = self.experts(spec.name)
-                pairs += positive_pairs(experts, target, aux, settings)
-                checks[spec.name] = prompt_check(experts, [*target, *aux])
-        return self._write_pairs(self.pairs_path(k, "aux"), pairs, checks)
+        """The second agent's pairs: the pair builder named by `aux_agent` (pairs/builders.py)."""
+        return self._make_pairs(k, "aux", self.config.aux_agent, fresh=False)
 
     def make_target_pairs(self, k: int) -> dict[str, Any]:
-        from coevolve.pairs import eto_pairs, prompt_check, target_pairs
-
-        settings, pairs, checks = self._pair_settings(), [], {}
+        """The target's pairs: the pair builder named by `target_pairs` (pairs/builders.py)."""
         fresh = self.config.update_order == "failure_first"
+        return self._make_pairs(k, "target", self.config.target_pairs, fresh=fresh)
+
+    def _make_pairs(self, k: int, which: str, builder_name: str, fresh: bool) -> dict[str, Any]:
+        from coevolve.pairs import prompt_check
+        from coevolve.pairs.builders import PAIR_BUILDERS
+
+        builder = PAIR_BUILDERS.get(builder_name)
+        settings, pairs, checks = self._pair_settings(), [], {}
         for spec in self.config.envs:
-            experts = self.experts(spec.name)
+            experts = self.experts(spec.name) if builder.checks_prompts or builder.role == "target" else {}
             target = self.rollouts(k, spec.name, "target")
             aux: list[Trajectory] = []
-            if self.config.target_pairs == "eto":
-                pairs += eto_pairs(experts, target, settings)
-            else:
-                if self.config.aux_agent != "none":
-                    aux = self.rollouts(k, spec.name, self.aux_name, fresh=fresh)
-                pairs += target_pairs(experts, target, aux, settings)
-            checks[spec.name] = prompt_check(experts, [*target, *aux])
-        return self._write_pairs(self.pairs_path(k, "target"), pairs, checks)
+            if builder.uses_aux and self.config.aux_agent != "none":
+                aux = self.rollouts(k, spec.name, self.aux_name, fresh=fresh and which == "target")
+            pairs += builder.build(experts, target, aux, settings)
+            if builder.checks_prompts:
+                checks[spec.name] = prompt_check(experts, [*target, *aux])
+        return self._write_pairs(self.pairs_path(k, which), pairs, checks)
 
     # ------------------------------------------------------------------ evaluation and results
 
@@ -628,3 +581,28 @@ class Pipeline:
         for summary in sorted((self.run_dir / "eval" / f"iter{last}").glob("*/summary.json")):
             out[summary.parent.name] = json.loads(summary.read_text())
         return {"iteration": last, "method": self.config.method, "summaries": out}
+
+
+# ------------------------------------------------------------------ the stage kinds methods declare
+# Each runs a Pipeline method looked up at call time (so a subclass or a test may replace it).
+
+
+def _ck(pipe: Pipeline, k: int, agent: str) -> list[Path]:
+    return [pipe.layout.checkpoint(k, agent), pipe.layout.logs(f"iter{k}", agent)]
+
+
+register_stage("experts", outputs=lambda p, k: [p.layout.experts_dir])(lambda p, k: p.make_experts())
+register_stage("sft", outputs=lambda p, k: [p.layout.sft_checkpoint, p.layout.logs("sft")])(
+    lambda p, k: p.train_sft()
+)
+register_stage("eval", outputs=lambda p, k: [p.layout.eval_iteration(k)])(lambda p, k: p.evaluate(k))
+register_stage("explore", outputs=lambda p, k: [p.layout.rollouts_dir(k)])(lambda p, k: p.explore(k))
+register_stage("aux_pairs", outputs=lambda p, k: [p.layout.pairs(k, "aux")])(lambda p, k: p.make_aux_pairs(k))
+register_stage("train_aux", outputs=lambda p, k: _ck(p, k, p.aux_name))(lambda p, k: p.train_aux(k))
+register_stage("reexplore_aux", outputs=lambda p, k: [p.layout.rollouts_dir(k, fresh=True)])(
+    lambda p, k: p.reexplore_aux(k)
+)
+register_stage("target_pairs", outputs=lambda p, k: [p.layout.pairs(k, "target")])(
+    lambda p, k: p.make_target_pairs(k)
+)
+register_stage("train_target", outputs=lambda p, k: _ck(p, k, "target"))(lambda p, k: p.train_target(k))
