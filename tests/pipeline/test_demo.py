@@ -8,8 +8,9 @@ import ladder_env  # noqa: F401  registers the "ladder" environment
 import pytest
 
 from coevolve.cli import main
+from coevolve.envs.sciworld import SHORT_TASK_TYPES as SHORT_SCIWORLD
 from coevolve.pipeline.config import from_dict
-from coevolve.pipeline.demo import DEMO_ENVS, DEMO_METHODS, SHORT_SCIWORLD, demo_config, demo_settings
+from coevolve.pipeline.demo import DEMO_ENVS, DEMO_METHODS, demo_config, demo_settings
 from coevolve.pipeline.runner import Pipeline
 
 

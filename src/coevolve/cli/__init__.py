@@ -17,13 +17,14 @@ from rich.logging import RichHandler
 
 from coevolve.data.records import RecordError
 from coevolve.data.resources import ResourceMissing
-from coevolve.envs.base import UnknownName
+from coevolve.envs.base import ServiceError, UnknownName
 from coevolve.pipeline.lock import RunLocked
 
 USER_ERRORS: tuple[type[BaseException], ...] = (
     RecordError,
     ResourceMissing,
     UnknownName,
+    ServiceError,
     RunLocked,
     FileNotFoundError,
     ValueError,
@@ -71,9 +72,6 @@ def is_user_error(exc: BaseException) -> bool:
     Database errors are recognised without importing the driver for commands that do not use it.
     """
     if isinstance(exc, USER_ERRORS):
-        return True
-    server = sys.modules.get("coevolve.envs.intercode_sql.server")
-    if server is not None and isinstance(exc, server.ServerError):
         return True
     pymysql = sys.modules.get("pymysql")
     if pymysql is not None and isinstance(exc, pymysql.err.OperationalError):

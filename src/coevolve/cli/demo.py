@@ -1,24 +1,30 @@
 """`coevolve demo [--env NAME] [--quick]`: the README's main command (CPU co-evolution demo, results
-table and plots). One model per benchmark: ScienceWorld by default, InterCodeSQL or WebShop with --env."""
+table and plots). One model per benchmark: the default one, or any benchmark with a demo via --env; a
+service the benchmark needs (its description's `service`) is started first."""
 
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 
 from rich.console import Console
 
-from coevolve.pipeline.demo import DEMO_ENVS, DEMO_METHODS, run_demo
+from coevolve.envs.benchmark import get_benchmark
+from coevolve.pipeline.demo import DEFAULT_DEMO, DEMO_ENVS, DEMO_METHODS, run_demo
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "demo", help="SmolLM2 on CPU: sft, eto and coevolve on one benchmark (default: ScienceWorld)"
+        "demo",
+        help=f"SmolLM2 on CPU: sft, eto and coevolve on one benchmark (default: "
+        f"{get_benchmark(DEFAULT_DEMO).display_name})",
     )
     parser.add_argument(
-        "--env", default="sciworld", choices=sorted(DEMO_ENVS), help="the benchmark (default: sciworld)"
+        "--env",
+        default=DEFAULT_DEMO,
+        choices=sorted(DEMO_ENVS),
+        help=f"the benchmark (default: {DEFAULT_DEMO})",
     )
     parser.add_argument("--quick", action="store_true", help="a few-minute smoke version")
     parser.add_argument("--out", help="output folder (default: runs/demo/<env> or runs/demo-quick/<env>)")
@@ -30,13 +36,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from coevolve.envs.intercode_sql.server import MariaDBServer
     from coevolve.evaluation.report import write_report
 
     console = Console()
     out = Path(args.out or Path("runs/demo-quick" if args.quick else "runs/demo") / args.env)
-    if args.env == "intercode_sql" and not os.environ.get("COEVOLVE_DB_URL"):
-        console.print(MariaDBServer().start())  # idempotent: "already running" when it is
+    service = get_benchmark(args.env).service
+    status = service.ensure() if service is not None else None  # idempotent; None: the user's own server
+    if status:
+        console.print(status)
     t0 = time.monotonic()
     run_dirs = run_demo(
         out, quick=args.quick, methods=tuple(args.methods), data_dir=args.data_dir, env=args.env

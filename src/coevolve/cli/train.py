@@ -10,15 +10,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shutil
 import sys
 from pathlib import Path
 
 from coevolve.procs import run_group, watch_launcher_parent
+from coevolve.training.launch import CONFIG_DIR, accelerate_config, launch_command, launched_env  # noqa: F401
 
 log = logging.getLogger(__name__)
 
-CONFIG_DIR = Path(__file__).resolve().parents[3] / "configs" / "accelerate"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -48,7 +47,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         sub.add_argument("--merge-lora", action=argparse.BooleanOptionalAction, default=True,
                          help="save the adapter merged into the model (default) or as an adapter")  # fmt: skip
         sub.add_argument("--launcher", choices=["none", "accelerate"], default="none")
-        sub.add_argument("--accelerate-config", default="zero3", help="name in configs/accelerate/ or a file")
+        sub.add_argument("--accelerate-config", default="zero3",
+                         help="a packaged accelerate config (zero3, fsdp, multi_gpu) or a file")  # fmt: skip
         sub.add_argument("--num-processes", type=int, default=None)
         sub.set_defaults(func=run)
 
@@ -61,42 +61,11 @@ def _overrides(args: argparse.Namespace) -> list[str]:
     return items + list(args.overrides)
 
 
-def accelerate_config(name: str) -> Path:
-    path = Path(name)
-    if path.is_file():
-        return path
-    candidate = CONFIG_DIR / f"{name}.yaml"
-    if not candidate.is_file():
-        known = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
-        raise FileNotFoundError(f"accelerate config {name!r}: not a file and not one of {known}")
-    return candidate
-
-
-LAUNCH_FLAGS = ("--launcher", "--accelerate-config", "--num-processes")
-
-
-def launch_command(args: argparse.Namespace, argv: list[str]) -> list[str]:
-    """`accelerate launch ... -m coevolve.cli <argv without the launcher flags>`."""
-    exe = shutil.which("accelerate") or "accelerate"
-    cmd = [exe, "launch", "--config_file", str(accelerate_config(args.accelerate_config))]
-    if args.num_processes:
-        cmd += ["--num_processes", str(args.num_processes)]
-    rest, skip = [], False
-    for item in argv:
-        if skip:
-            skip = False
-        elif item in LAUNCH_FLAGS:
-            skip = True
-        elif item.split("=")[0] not in LAUNCH_FLAGS:
-            rest.append(item)
-    return [*cmd, "-m", "coevolve.cli", *rest]
-
-
 def relaunch(args: argparse.Namespace, argv: list[str]) -> int:
     """Re-run this command under `accelerate launch` (one process per GPU)."""
     cmd = launch_command(args, argv)
     log.info("launching: %s", " ".join(cmd))
-    return run_group(cmd, env={**os.environ, "COEVOLVE_LAUNCHED": "1"})  # dies with this process
+    return run_group(cmd, env=launched_env())  # dies with this process
 
 
 def run(args: argparse.Namespace) -> int:

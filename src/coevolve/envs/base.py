@@ -24,6 +24,11 @@ class EnvError(RuntimeError):
     """The environment itself failed (simulator crash, lost server); the episode may be retried."""
 
 
+class ServiceError(RuntimeError):
+    """A service a benchmark needs (a database server) cannot be started or reached; the message says
+    why and what to do. The CLI prints it without a traceback."""
+
+
 class UnknownName(KeyError):
     """An unknown env, split or task name; the message lists the valid ones."""
 
@@ -149,9 +154,10 @@ class Env(ABC):
 
     # ------------------------------------------------------------ episode driver
 
-    def check_split(self, split: str) -> str:
-        if split not in self.splits:
-            raise name_error(f"{self.name} split", split, list(self.splits))
+    @classmethod
+    def check_split(cls, split: str) -> str:
+        if split not in cls.splits:
+            raise name_error(f"{cls.name} split", split, list(cls.splits))
         return split
 
     def get_task(self, split: str, task_id: str) -> Task:

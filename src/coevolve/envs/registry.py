@@ -10,11 +10,12 @@ from typing import Any
 from coevolve.envs.base import Env, UnknownName
 from coevolve.registry import Registry
 
-# name -> module that defines and registers it
+# name -> module that defines and registers it (the env class and its `Benchmark` description); the
+# order is the results table's column order. Adding a benchmark: its module under envs/ and one line here.
 ENV_MODULES: dict[str, str] = {
+    "webshop": "coevolve.envs.webshop",
     "sciworld": "coevolve.envs.sciworld",
     "intercode_sql": "coevolve.envs.intercode_sql",
-    "webshop": "coevolve.envs.webshop",
 }
 
 

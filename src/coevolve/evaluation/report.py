@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,24 +22,41 @@ from rich.table import Table
 
 from coevolve.data.jsonl import pair_file, trajectory_file
 from coevolve.data.records import PreferencePair, Trajectory
+from coevolve.envs.benchmark import benchmarks
 from coevolve.evaluation import learning, plots
 from coevolve.evaluation.analysis import AgentStats, analyze_rollouts
 from coevolve.pairs import pair_stats
 
 log = logging.getLogger(__name__)
 
-# (column, env, split) in the order of the paper's tables; Avg is the unweighted mean of the columns.
 # Column/value marks: generated data, a task sample, embedded prompts (footnotes in `results_table`).
 MARKS = ("*", "§", "‡")
-COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("WebShop", "webshop", "test"),
-    ("SciW seen", "sciworld", "seen"),
-    ("SciW unseen", "sciworld", "unseen"),
-    ("InterCodeSQL", "intercode_sql", "test"),
-)
+Columns = tuple[tuple[str, str, str], ...]  # (column title, env, split); Avg: unweighted mean of the columns
 SUMMARY_FIELDS = ("env", "split", "avg_reward")
 COST_FIELDS = ("stage", "seconds")
 _ITER = re.compile(r"iter(\d+)$")
+
+
+# ------------------------------------------------------------------ columns
+
+
+def report_columns(runs: Iterable[RunData] = ()) -> Columns:
+    """The table's columns, each benchmark's description says which: those in the results table
+    (`Benchmark.results_table`, the paper's, in registry order) always, other benchmarks' columns where
+    one of the runs evaluated them."""
+    evaluated = {key for run in runs for summaries in run.evals.values() for key in summaries}
+    return tuple(
+        (column.title, bench.name, column.split)
+        for bench in benchmarks()
+        for column in bench.report_columns()
+        if bench.results_table or (bench.name, column.split) in evaluated
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name == "COLUMNS":  # the columns every report shows (kept for importers of the old constant)
+        return report_columns()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ------------------------------------------------------------------ loading
@@ -166,7 +184,7 @@ class ResultsTable:
     def cells(self) -> list[list[str]]:
         out = []
         for row in self.rows:
-            values = [_fmt(row.values[c]) + row.marks(c) for c, _, _ in COLUMNS]
+            values = [_fmt(value) + row.marks(c) for c, value in row.values.items()]
             avg = _fmt(row.avg) + ("†" if row.partial and row.avg is not None else "")
             out.append([row.method, *values, avg])
         return out
@@ -176,18 +194,19 @@ def _fmt(value: float | None, digits: int = 2) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
-def result_row(run: RunData) -> ResultRow:
+def result_row(run: RunData, columns: Columns | None = None) -> ResultRow:
     """The last evaluated iteration's avg reward per column (k = 0 is the SFT model)."""
+    columns = report_columns([run]) if columns is None else columns
     last = max(run.evals) if run.evals else None
     summaries = run.evals.get(last, {}) if last is not None else {}
-    values = {col: _value(summaries.get((env, split))) for col, env, split in COLUMNS}
+    values = {col: _value(summaries.get((env, split))) for col, env, split in columns}
 
     def where(key: str, value: str) -> set[str]:
-        return {col for col, env, split in COLUMNS if summaries.get((env, split), {}).get(key) == value}
+        return {col for col, env, split in columns if summaries.get((env, split), {}).get(key) == value}
 
     present = [v for v in values.values() if v is not None]
     avg = statistics.fmean(present) if present else None
-    row = ResultRow(run.method, run.name, last, values, avg, 0 < len(present) < len(COLUMNS))
+    row = ResultRow(run.method, run.name, last, values, avg, 0 < len(present) < len(columns))
     row.generated, row.sample, row.embedded = (
         where("data", "generated"),
         where("data", "sample"),
@@ -201,7 +220,8 @@ def _value(summary: dict[str, Any] | None) -> float | None:
 
 
 def results_table(runs: list[RunData]) -> ResultsTable:
-    rows = [result_row(run) for run in runs]
+    columns = report_columns(runs)
+    rows = [result_row(run, columns) for run in runs]
     counts: dict[str, int] = {}
     for row in rows:
         counts[row.method] = counts.get(row.method, 0) + 1
@@ -212,7 +232,7 @@ def results_table(runs: list[RunData]) -> ResultsTable:
     sample = set().union(*(row.sample for row in rows))
     embedded = set().union(*(row.embedded for row in rows))
     column = ResultRow("", "", None, {}, None, False, generated, sample, embedded)
-    headers = ["Method", *[c + column.marks(c) for c, _, _ in COLUMNS], "Avg"]
+    headers = ["Method", *[c + column.marks(c) for c, _, _ in columns], "Avg"]
     notes = ["Average reward x100 of the last evaluated iteration's target model."]
     if generated:
         notes.append(
@@ -306,11 +326,11 @@ def costs_table(costs: list[dict[str, Any]]) -> str:
 
 
 def eval_history_table(run: RunData) -> str:
-    rows = []
+    rows, columns = [], report_columns([run])
     for k in sorted(run.evals):
-        values = [_value(run.evals[k].get((env, split))) for _, env, split in COLUMNS]
+        values = [_value(run.evals[k].get((env, split))) for _, env, split in columns]
         rows.append([str(k), *[_fmt(v) for v in values]])
-    return markdown_table(["Iter", *[c for c, _, _ in COLUMNS]], rows)
+    return markdown_table(["Iter", *[c for c, _, _ in columns]], rows)
 
 
 # ------------------------------------------------------------------ report
@@ -362,14 +382,15 @@ def run_section(run: RunData, out: Path, folder: Path) -> str:
 def learning_sections(runs: list[RunData]) -> list[str]:
     """Evaluation with 95 % CIs and success rates, and paired differences between runs."""
     parts = []
-    cis = learning.ci_table(runs, COLUMNS)
+    columns = report_columns(runs)
+    cis = learning.ci_table(runs, columns)
     if cis:
         parts += [
             "## Evaluation with 95 % confidence intervals",
             "avg reward x100 [bootstrap CI] · success rate [Wilson CI] · episodes, last evaluated iteration",
             cis,
         ]
-    paired = learning.paired_table(runs, COLUMNS)
+    paired = learning.paired_table(runs, columns)
     if paired:
         parts += [
             "## Paired differences on the same evaluation episodes",

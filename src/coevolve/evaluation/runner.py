@@ -12,7 +12,7 @@ from typing import Any
 from coevolve.agents.base import Policy, SamplingParams, make_policy
 from coevolve.data.jsonl import write_json_atomic
 from coevolve.data.records import Task
-from coevolve.envs.registry import make_env
+from coevolve.envs.benchmark import get_benchmark
 from coevolve.evaluation.summary import summarize
 from coevolve.rollout.engine import run_rollouts
 
@@ -55,13 +55,12 @@ def evaluate(
     kwargs = dict(env_kwargs or {})
     if data_dir is not None:
         kwargs.setdefault("data_dir", data_dir)
-    probe = make_env(env, **kwargs)
-    try:
-        tasks = tasks if tasks is not None else probe.tasks(probe.check_split(split))
-        data_label = getattr(probe, "data_label", data_label)  # WebShop: "generated" catalogue offline
-        prompt_set = getattr(probe, "prompt_set", None)  # "embedded" unless an upstream set was chosen
-    finally:
-        probe.close()
+    # the benchmark's description gives tasks, data label and prompt set without a live env
+    bench, own_kwargs = get_benchmark(env), {k: v for k, v in kwargs.items() if k != "data_dir"}
+    bench.check_split(split)
+    tasks = tasks if tasks is not None else bench.tasks(split, kwargs.get("data_dir"), own_kwargs)
+    data_label = bench.describe_data(own_kwargs, kwargs.get("data_dir"))[0]  # e.g. "generated" offline
+    prompt_set = bench.prompt(kwargs.get("data_dir"), own_kwargs).prompt_set or None  # "embedded", "eto"
     tasks = tasks[:limit] if limit else tasks
     if not tasks:  # an average over nothing is no score: refuse instead of reporting 0.0
         raise ValueError(f"{env} {split}: no task to evaluate (check the split, the ids and the task filter)")

@@ -6,11 +6,12 @@ instruction and task turn for expert-chosen pairs, the rollout's for reversed on
 rest of each episode up to its last assistant turn (a final observation is dropped: it is never trained
 on and a DPO side must end with the model's turn).
 
-The two sides' task turns are compared with the environment's own rule (`Env.task_turn_difference`:
-WebShop ignores an "Observation:\\n" prefix, ScienceWorld its "Task Description:\\n" header), so
-gold-path experts, which keep the header, give prompts with it, and ETO's files, which lack it, without.
-A difference that remains (e.g. WebShop's price cap text) is recorded in the pair's meta and counted in
-the statistics; `PairSettings.prompt_mismatch` decides whether such a pair is kept (ETO: it never checks).
+The two sides' task turns are compared with the benchmark's own rule (`Benchmark.task_turn_difference`,
+which ignores presentation details the env names, such as a prefix or a task header), so gold-path
+experts that keep a header give prompts with it, and ETO's files, which lack it, without. A difference
+that remains (e.g. a goal text worded otherwise in an expert file) is recorded in the pair's meta and
+counted in the statistics; `PairSettings.prompt_mismatch` decides whether such a pair is kept (ETO: it
+never checks).
 
 Trajectories are grouped by (env, task id); `experts` are keyed by task id and must come from the same
 environment as the rollouts (a mismatch raises), so trajectories of different environments never mix.
@@ -25,7 +26,7 @@ from typing import Any
 
 from coevolve.data.formats import ACK
 from coevolve.data.records import SUCCESS_REWARD, Message, PreferencePair, RecordError, Trajectory
-from coevolve.envs.registry import get_env_class
+from coevolve.envs.benchmark import get_benchmark
 from coevolve.pairs.settings import PairSettings
 
 TaskKey = tuple[str, str]
@@ -43,7 +44,7 @@ def is_success(traj: Trajectory) -> bool:
 
 
 def is_failure(traj: Trajectory) -> bool:
-    """r < 1: a WebShop 0.9 is a failure (method.md §1)."""
+    """r < 1: a 0.9 is a failure (method.md §1)."""
     return has_reward(traj) and traj.reward < SUCCESS_REWARD
 
 
@@ -63,7 +64,7 @@ def pair_prompt(traj: Trajectory) -> list[Message]:
 
 def task_turn_difference(a: Trajectory, b: Trajectory) -> str | None:
     """None when two trajectories of one task show the same task turn by their env's rule, else why not."""
-    return get_env_class(a.task.env).task_turn_difference(first_turn(a), first_turn(b))
+    return get_benchmark(a.task.env).task_turn_difference(first_turn(a), first_turn(b))
 
 
 def prompt_check(experts: dict[str, Trajectory], rollouts: Iterable[Trajectory]) -> dict[str, Any]:
@@ -203,7 +204,10 @@ def expert_for(experts: dict[str, Trajectory], traj: Trajectory) -> Trajectory |
 
 
 def expert_reward(expert: Trajectory, settings: PairSettings) -> float:
-    return SUCCESS_REWARD if expert.task.env in settings.expert_reward_one_envs else expert.reward
+    """The reward an expert counts with: the settings' env list when given, else its benchmark's rule."""
+    if settings.expert_reward_one_envs is not None:
+        return SUCCESS_REWARD if expert.task.env in settings.expert_reward_one_envs else expert.reward
+    return get_benchmark(expert.task.env).expert_reward(expert.reward)
 
 
 def _expert_chosen(kind: str, expert: Trajectory, rollout: Trajectory, er: float, s: PairSettings):
@@ -290,7 +294,7 @@ def failure_pairs(
 def expert_vs_failure(
     kind: str, expert: Trajectory, failure: Trajectory, s: PairSettings
 ) -> PreferencePair | None:
-    """Expert > failure, with `sub_success_expert` deciding for experts below 1.0 (WebShop)."""
+    """Expert > failure, with `sub_success_expert` deciding for experts below 1.0."""
     er = expert_reward(expert, s)
     if er < SUCCESS_REWARD and s.sub_success_expert != "keep":
         if s.sub_success_expert == "skip" or failure.reward == er:

@@ -34,10 +34,11 @@ class PairSettings:
     ETO pairs:
 
         reverse_when_better (`bool`, defaults to `True`):
-            A rollout that beats a sub-1.0 expert (WebShop) becomes the chosen side (ETO on WebShop),
+            A rollout that beats a sub-1.0 expert becomes the chosen side (ETO's rule),
             with `sft_weight` 0. When False such rollouts give no pair.
-        expert_reward_one_envs (`tuple[str, ...]`, defaults to `("sciworld",)`):
-            Environments whose expert counts as reward 1.0 whatever its record says (ETO, ScienceWorld).
+        expert_reward_one_envs (`tuple[str, ...]` or `None`, defaults to `None`):
+            Environments whose expert counts as reward 1.0 whatever its record says. `None` asks each
+            benchmark's description (`Benchmark.expert_reward_one`: ETO's rule for ScienceWorld).
 
     Several samples per task and agent:
 
@@ -50,7 +51,7 @@ class PairSettings:
         expert_vs_target / expert_vs_failure_agent / failure_failure (`bool`):
             Which pair kinds to build. Failure-failure pairs (paper v1) default to off.
         sub_success_expert (`str`, defaults to `"reverse"`):
-            An expert with reward < 1 (WebShop) against a failure that scores higher: `"reverse"`
+            An expert with reward < 1 against a failure that scores higher: `"reverse"`
             (ETO-style; the failure is chosen, `sft_weight` 0, ties skipped), `"skip"` (no pairs
             from that expert at all) or `"keep"` (the expert stays chosen, even on ties).
         failure_agent_successes (`str`, defaults to `"drop"`):
@@ -64,16 +65,16 @@ class PairSettings:
         prompt_mismatch (`str`, defaults to `"keep"`):
             A pair's prompt is its chosen side's instruction and task turn (the expert's for expert-chosen
             pairs, as ETO). The other side's task turn is compared with the environment's rule
-            (`Env.task_turn_difference`: WebShop's `Observation:` prefix and ScienceWorld's
-            `Task Description:` header do not count). A remaining difference (e.g. WebShop's price cap
-            text in ETO's expert file) is recorded in the pair's meta and counted in the statistics;
+            (`Benchmark.task_turn_difference`: presentation details the env names, such as a prefix or
+            a header, do not count). A remaining difference (e.g. a goal text that an expert file words
+            otherwise) is recorded in the pair's meta and counted in the statistics;
             `"keep"` keeps the pair (ETO never checks), `"skip"` drops it, `"error"` raises naming the task.
     """
 
     truncation: Truncation = "cut"
     max_extra_messages: int = 10
     reverse_when_better: bool = True
-    expert_reward_one_envs: tuple[str, ...] = ("sciworld",)
+    expert_reward_one_envs: tuple[str, ...] | None = None
     multi_sample: MultiSample = "all"
     expert_vs_target: bool = True
     expert_vs_failure_agent: bool = True
@@ -95,4 +96,5 @@ class PairSettings:
                 raise ValueError(f"PairSettings.{name} must be one of {valid}, got {getattr(self, name)!r}")
         if self.max_extra_messages < 0:
             raise ValueError(f"PairSettings.max_extra_messages must be >= 0, got {self.max_extra_messages}")
-        self.expert_reward_one_envs = tuple(self.expert_reward_one_envs)
+        if self.expert_reward_one_envs is not None:
+            self.expert_reward_one_envs = tuple(self.expert_reward_one_envs)

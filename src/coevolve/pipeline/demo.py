@@ -1,16 +1,15 @@
 """The embedded default: SmolLM2-135M on CPU, one model per benchmark (as in the paper), sft / eto / coevolve.
 
-`coevolve demo` runs ScienceWorld, the core of the demo; `coevolve demo --env intercode_sql|webshop`
-runs one of the other benchmarks the same way. Per benchmark all methods share one SFT model and one
-expert set (pipeline/compare.py): OUT/<env>/sft builds the experts, trains and evaluates the SFT model,
-OUT/<env>/{eto,coevolve} start from its checkpoint. WebShop runs on the generated catalogue unless the
-official product files are present; its column is labelled accordingly in the report.
+`coevolve demo` runs the default benchmark (the one whose description sets `demo["default"]`);
+`coevolve demo --env NAME` runs another benchmark with a demo the same way. Per benchmark all methods
+share one SFT model and one expert set (pipeline/compare.py): OUT/<env>/sft builds the experts, trains and
+evaluates the SFT model, OUT/<env>/{eto,coevolve} start from its checkpoint. A benchmark on generated or
+sample data is labelled accordingly in the report (the data label of its description).
 
 Sizing (2-core CPU, where training SmolLM2-135M is the bottleneck):
-- ScienceWorld: the three `find` task types (short episodes, 120 training variations each), 20 gold
-  experts per type; evaluation on all 30 seen (ETO dev) and 30 unseen (ETO test) variations of these
-  types, so every column has 30 episodes and a 95 % CI. A measured SFT on 120 such experts reached 73
-  unseen (issue 13); the model learns the format and the search from a few dozen examples.
+- Each benchmark's slice (env spec, generation cap, training max_length, quick shrink) is its
+  description's `demo` entry (envs/); the default one is sized so that every evaluation column has 30
+  episodes and a 95 % CI, and a 135M model learns the format from a few dozen experts (issue 13).
 - One iteration (K = 1): the failure agent still trains (its pairs come from the iteration's rollouts).
 - DPO at the paper's iteration-1 learning rate (1e-6) and beta 0.1, batch 2, 1 epoch (one optimizer
   step per two pairs: ~15 for eto, ~30 for the coevolve target): real steps, but small ones. At 5e-6
@@ -25,9 +24,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from coevolve.envs.benchmark import benchmarks
 from coevolve.pipeline.compare import run_comparison, share_first_rollouts, shared_sft
 
 __all__ = [
+    "DEFAULT_DEMO",
     "DEMO_ENVS",
     "DEMO_METHODS",
     "demo_config",
@@ -40,12 +41,6 @@ log = logging.getLogger(__name__)
 
 DEMO_METHODS = ("sft", "eto", "coevolve")
 DEMO_PROMPT_SET = "auto"  # ETO's/IPR's prompts when already local (data dir, cache), else embedded
-# Short ScienceWorld task types (10-20 step caps, >= 100 gold experts each) that a 135M model can learn.
-SHORT_SCIWORLD = [
-    "task-3-find-living-thing",
-    "task-3-find-non-living-thing",
-    "task-3-find-plant",
-]
 
 COMMON: dict[str, Any] = {
     "base_model": "smollm2-135m",
@@ -71,36 +66,14 @@ COMMON: dict[str, Any] = {
     },
 }
 
-# Per benchmark: its env spec, the generation cap (covers the longest expert turn) and the training
-# max_length (covers the longest expert episode); `quick` shrinks the slices to a smoke run.
-DEMO_ENVS: dict[str, dict[str, Any]] = {
-    "sciworld": {
-        "env": {
-            "name": "sciworld",
-            "train_per_type": 20,
-            "eval_splits": ["seen", "unseen"],
-            "task_filter": {"task_name": SHORT_SCIWORLD},
-        },
-        "quick": {"train_per_type": 2, "eval_limit": 3},
-        "max_new_tokens": 64,
-        "max_length": 2048,
-    },
-    "intercode_sql": {
-        "env": {"name": "intercode_sql", "train_limit": 100, "eval_splits": ["test"], "eval_limit": 30},
-        "quick": {"train_limit": 4, "eval_limit": 3},
-        "max_new_tokens": 192,
-        "max_length": 2048,
-    },
-    "webshop": {
-        "env": {"name": "webshop", "train_limit": 100, "eval_splits": ["test"], "eval_limit": 30},
-        "quick": {"train_limit": 4, "eval_limit": 3},
-        "max_new_tokens": 96,
-        "max_length": 3072,
-    },
-}
+# Per benchmark, from its description (`Benchmark.demo`): its env spec, the generation cap (covers the
+# longest expert turn) and the training max_length (covers the longest expert episode); `quick` shrinks
+# the slices to a smoke run.
+DEMO_ENVS: dict[str, dict[str, Any]] = {b.name: b.demo for b in benchmarks() if b.demo}
+DEFAULT_DEMO = next((name for name, demo in DEMO_ENVS.items() if demo.get("default")), min(DEMO_ENVS))
 
 
-def demo_settings(env: str = "sciworld", quick: bool = False) -> dict[str, Any]:
+def demo_settings(env: str = DEFAULT_DEMO, quick: bool = False) -> dict[str, Any]:
     """The run config (without method) of one benchmark's demo."""
     if env not in DEMO_ENVS:
         raise ValueError(f"unknown demo benchmark {env!r}; choose one of {sorted(DEMO_ENVS)}")
@@ -122,7 +95,7 @@ def demo_settings(env: str = "sciworld", quick: bool = False) -> dict[str, Any]:
 
 
 def demo_config(
-    method: str, out: Path, quick: bool, data_dir: str | None, env: str = "sciworld"
+    method: str, out: Path, quick: bool, data_dir: str | None, env: str = DEFAULT_DEMO
 ) -> dict[str, Any]:
     data = {"method": method, "data_dir": data_dir, **demo_settings(env, quick)}
     for spec in data["envs"]:  # upstream prompts when their files are local, else the embedded ones
@@ -135,7 +108,7 @@ def run_demo(
     quick: bool = False,
     methods: tuple[str, ...] = DEMO_METHODS,
     data_dir: str | None = None,
-    env: str = "sciworld",
+    env: str = DEFAULT_DEMO,
 ) -> list[Path]:
     """Run the demo of one benchmark in OUT (OUT/sft, OUT/eto, ...); returns the run directories."""
     if methods[0] != "sft":

@@ -15,7 +15,6 @@ import json
 import logging
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from coevolve.data.jsonl import JsonlWriter, pair_file, read_json, trajectory_fi
 from coevolve.data.records import PreferencePair, Task, Trajectory
 from coevolve.data.resources import RESOURCES, resolve
 from coevolve.envs.base import UnknownName
+from coevolve.envs.benchmark import get_benchmark
 from coevolve.envs.registry import make_env
 from coevolve.pipeline.config import ConfigError, RunConfig, SamplingSpec, flatten, to_yaml
 from coevolve.pipeline.layout import RunLayout
@@ -192,11 +192,8 @@ class Pipeline:
     def tasks(self, env: str, split: str) -> list[Task]:
         if (env, split) not in self._tasks:
             spec = self.env_spec(env)
-            instance = make_env(env, data_dir=self.config.data_dir, **spec.env_kwargs)
-            try:
-                tasks = instance.tasks(instance.check_split(split))
-            finally:
-                instance.close()
+            # from the benchmark's description: no simulator or database connection is started
+            tasks = get_benchmark(env).tasks(split, self.config.data_dir, spec.env_kwargs)
             for key, values in spec.task_filter.items():
                 tasks = [t for t in tasks if t.meta.get(key) in values]
             self._tasks[(env, split)] = tasks
@@ -258,7 +255,9 @@ class Pipeline:
                     else Path(spec.experts)
                 )
                 loaded = load_eto_sft(source, spec.name, spec.train_split)
-                kept = filter_by_reward(loaded, spec.min_expert_reward)
+                floor = spec.min_expert_reward  # unset: the benchmark's rule (Benchmark.min_expert_reward)
+                floor = get_benchmark(spec.name).min_expert_reward if floor is None else floor
+                kept = filter_by_reward(loaded, floor)
                 ids = {t.id for t in tasks}
                 outside = [t.task.id for t in kept if t.task.id not in ids]
                 kept = [t for t in kept if t.task.id in ids]
@@ -325,17 +324,18 @@ class Pipeline:
         return {"examples": len(trajs)}
 
     def _launch(self, args: list[str], out: Path, overrides: dict[str, Any]) -> None:
-        """Run a training stage as `coevolve train ... --launcher accelerate` (one process per GPU)."""
+        """Run a training stage as `accelerate launch ... -m coevolve.cli train ...` (one process per GPU),
+        with the packaged accelerate config the launcher names (training/launch.py)."""
+        from coevolve.training.launch import accelerate_command, launched_env
+
         launcher = self.config.launcher
-        cmd = [sys.executable, "-m", "coevolve.cli", "train", *args, "--out", str(out)]
-        cmd += ["--launcher", "accelerate", "--accelerate-config", launcher.config]
-        if launcher.num_processes:
-            cmd += ["--num-processes", str(launcher.num_processes)]
+        cli = ["train", *args, "--out", str(out)]
         for key, value in flatten(overrides).items():
-            cmd += ["--set", f"{key}={value}"]
+            cli += ["--set", f"{key}={value}"]
+        cmd = accelerate_command(launcher.config, launcher.num_processes, cli)
         log.info("launching: %s", " ".join(cmd))
         # its own process group, killed with us; it inherits the run lock so a resume cannot race it
-        code = run_group(cmd, pass_fds=[self.lock.fd] if self.lock.fd is not None else [])
+        code = run_group(cmd, env=launched_env(), pass_fds=[self.lock.fd] if self.lock.fd is not None else [])
         if code:
             raise subprocess.CalledProcessError(code, cmd)
 

@@ -21,8 +21,8 @@ from coevolve.agents.base import Generation, Policy, SamplingParams, derive_seed
 from coevolve.data.jsonl import JsonlWriter, trajectory_file
 from coevolve.data.records import SUCCESS_REWARD, Message, Step, Task, Trajectory
 from coevolve.envs.base import EnvError, StepResult
+from coevolve.envs.benchmark import get_benchmark
 from coevolve.envs.prompts import PromptTemplate
-from coevolve.envs.registry import make_env
 from coevolve.rollout.progress import EtaColumn, RateColumn, StageColumn
 
 log = logging.getLogger(__name__)
@@ -87,11 +87,9 @@ class RolloutEngine:
         self.template = self._load_template()
 
     def _load_template(self) -> PromptTemplate:
-        env = make_env(self.env_name, **self.env_kwargs)
-        try:
-            return env.prompt()
-        finally:
-            env.close()
+        """The env's prompt from its benchmark description (no simulator or connection started)."""
+        kwargs = {k: v for k, v in self.env_kwargs.items() if k != "data_dir"}
+        return get_benchmark(self.env_name).prompt(self.env_kwargs.get("data_dir"), kwargs)
 
     # ------------------------------------------------------------ public API
 

@@ -18,11 +18,19 @@ from typing import Any
 
 from coevolve.data.records import Task
 from coevolve.envs.base import Env, ExpertStep, StepResult
+from coevolve.envs.benchmark import Benchmark, Column, Service, register_benchmark
 from coevolve.envs.intercode_sql import actions
 from coevolve.envs.intercode_sql.reward import intercode_reward
-from coevolve.envs.intercode_sql.server import DbUrl
+from coevolve.envs.intercode_sql.server import DB_URL_ENV, DbUrl, MariaDBServer
 from coevolve.envs.intercode_sql.session import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, SqlOutput, SqlSession
-from coevolve.envs.intercode_sql.tasks import DATA_LABELS, SPLITS, TASK_SETS, choose_task_set, load_tasks
+from coevolve.envs.intercode_sql.tasks import (
+    DATA_LABELS,
+    DEV_TASKS,
+    SPLITS,
+    TASK_SETS,
+    choose_task_set,
+    load_tasks,
+)
 from coevolve.envs.prompts import EMBEDDED, PromptTemplate, choose_prompt_set, load_prompts
 from coevolve.envs.registry import register_env
 
@@ -182,3 +190,58 @@ def tables_in_query(sql: str, tables: list[str]) -> list[str]:
         if match:
             found.append((match.start(), table))
     return [table for _, table in sorted(found)]
+
+
+# ------------------------------------------------------------------ benchmark description
+
+
+def _config(kwargs: dict[str, Any]) -> IntercodeSqlConfig:
+    return kwargs.get("config") or IntercodeSqlConfig(
+        **{k: v for k, v in kwargs.items() if k not in ("config", "data_dir")}
+    )
+
+
+def _benchmark_tasks(split: str, data_dir: str | Path | None, kwargs: dict[str, Any]) -> list[Task]:
+    data_dir = str(data_dir) if data_dir else None
+    return load_tasks(split, data_dir, choose_task_set(_config(kwargs).task_set, data_dir))
+
+
+def _benchmark_prompt(data_dir: str | Path | None, kwargs: dict[str, Any]) -> PromptTemplate:
+    config = _config(kwargs)
+    return load_prompts(
+        "intercode_sql", config.prompt_set, config.num_examples, str(data_dir) if data_dir else None
+    )
+
+
+def _benchmark_data(kwargs: dict[str, Any], data_dir: str | Path | None) -> tuple[str, str]:
+    chosen = choose_task_set(_config(kwargs).task_set, data_dir)
+    if chosen == "spider_dev":
+        return DATA_LABELS[chosen], f"InterCode's Spider dev tasks ({DEV_TASKS})"
+    return DATA_LABELS[chosen], "the intercode-bench wheel's 23 questions, not the benchmark split"
+
+
+def _start_server() -> str:
+    return MariaDBServer().start()  # idempotent: "already running" when it is
+
+
+BENCHMARK = register_benchmark(
+    Benchmark(
+        name="intercode_sql",
+        display_name="InterCodeSQL",
+        columns=(Column("InterCodeSQL", "test"),),
+        results_table=True,
+        metric="average reward (InterCode's row overlap x Kendall tau of the submitted result, 0-1) x100",
+        service=Service(
+            "MariaDB", _start_server, external_env_var=DB_URL_ENV, how_to_start="coevolve db start"
+        ),
+        data=_benchmark_data,
+        task_list=_benchmark_tasks,
+        prompt_loader=_benchmark_prompt,
+        demo={
+            "env": {"name": "intercode_sql", "train_limit": 100, "eval_splits": ["test"], "eval_limit": 30},
+            "quick": {"train_limit": 4, "eval_limit": 3},
+            "max_new_tokens": 192,
+            "max_length": 2048,
+        },
+    )
+)

@@ -18,8 +18,6 @@ import warnings
 from collections import Counter
 from typing import Any
 
-from scipy.stats import kendalltau
-
 
 def _shared_in_order(rows: list[str], shared: Counter[str]) -> list[str]:
     """The rows of `rows` that belong to the multiset intersection, in `rows`' order."""
@@ -45,6 +43,8 @@ def intercode_reward(agent: Any, gold: Any) -> float:
         return 1  # both empty: InterCode returns the int 1
     reward = sum(shared.values()) / sum(union.values())
     if shared:
+        from scipy.stats import kendalltau  # imported here: scipy.stats costs ~1.5 s to import
+
         with warnings.catch_warnings():  # scipy warns on < 2 samples and returns NaN, which we keep
             warnings.simplefilter("ignore")
             tau = kendalltau(

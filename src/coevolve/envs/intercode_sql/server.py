@@ -38,6 +38,7 @@ import pymysql
 import pymysql.cursors
 
 from coevolve.data.resources import cache_root
+from coevolve.envs.base import ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ READ_PRIVILEGES = frozenset({"USAGE", "SELECT", "SHOW VIEW", "SHOW DATABASES"})
 APT_HINT = "install it with `apt-get install --no-install-recommends mariadb-server`"
 
 
-class ServerError(RuntimeError):
+class ServerError(ServiceError):
     """The database server cannot be started, reached or stopped; the message says why."""
 
 

@@ -25,6 +25,7 @@ from thefuzz import fuzz
 from coevolve.data.records import Task
 from coevolve.data.resources import cache_root, find_local, resolve
 from coevolve.envs.base import Env, ExpertStep, StepResult
+from coevolve.envs.benchmark import Benchmark, Column, register_benchmark
 from coevolve.envs.prompts import EMBEDDED, PromptTemplate, choose_prompt_set, load_prompts
 from coevolve.envs.registry import register_env
 from coevolve.envs.webshop import generate
@@ -110,6 +111,29 @@ def _load(kind: str, data_dir: str | None, num_products: int | None) -> WebShopD
     return WebShopData("official", kind, catalogue, human_goals(catalogue, human))
 
 
+def split_ids(data: WebShopData, split: str, data_dir: str | None) -> list[int]:
+    """Goal ids of a split: ETO's index lists on the full catalogue, else the first 200 goals for test."""
+    n = len(data.goals)
+    if data.kind == "full":
+        ids = json.loads(resolve(f"eto/webshop/{split}_indices.json", data_dir).read_text())
+        bad = [i for i in ids if not 0 <= int(i) < n]
+        if bad:
+            raise ValueError(f"eto/webshop/{split}_indices.json: ids {bad[:5]} outside the {n} goals")
+        return [int(i) for i in ids]
+    test = min(generate.TEST_GOALS, n // 2)
+    return list(range(test)) if split == "test" else list(range(test, n))
+
+
+def goal_task(data: WebShopData, split: str, goal_id: int) -> Task:
+    goal = data.goals[goal_id]
+    meta = {"catalogue": data.label, "asin": goal["asin"], "price_upper": goal["price_upper"]}
+    return Task("webshop", split, str(goal_id), goal["instruction_text"], meta)
+
+
+def split_tasks(data: WebShopData, split: str, data_dir: str | None) -> list[Task]:
+    return [goal_task(data, split, i) for i in split_ids(data, split, data_dir)]
+
+
 @register_env("webshop")
 class WebShopEnv(Env):
     splits = ("train", "test")
@@ -134,27 +158,14 @@ class WebShopEnv(Env):
 
     # ------------------------------------------------------------------ tasks
 
-    def _split_ids(self, split: str) -> list[int]:
-        n = len(self.data.goals)
-        if self.data.kind == "full":
-            ids = json.loads(resolve(f"eto/webshop/{split}_indices.json", self.data_dir).read_text())
-            bad = [i for i in ids if not 0 <= int(i) < n]
-            if bad:
-                raise ValueError(f"eto/webshop/{split}_indices.json: ids {bad[:5]} outside the {n} goals")
-            return [int(i) for i in ids]
-        test = min(generate.TEST_GOALS, n // 2)
-        return list(range(test)) if split == "test" else list(range(test, n))
-
     def tasks(self, split: str) -> list[Task]:
         self.check_split(split)
         if split not in self._tasks:
-            self._tasks[split] = [self._task(split, i) for i in self._split_ids(split)]
+            self._tasks[split] = split_tasks(self.data, split, self.data_dir)
         return self._tasks[split]
 
     def _task(self, split: str, goal_id: int) -> Task:
-        goal = self.data.goals[goal_id]
-        meta = {"catalogue": self.data_label, "asin": goal["asin"], "price_upper": goal["price_upper"]}
-        return Task("webshop", split, str(goal_id), goal["instruction_text"], meta)
+        return goal_task(self.data, split, goal_id)
 
     def get_task(self, split: str, task_id: str) -> Task:
         # ETO's train list repeats an id; any goal id is valid for any split's lookup by id.
@@ -271,4 +282,48 @@ def _best_option(options: dict[str, list[str]], wanted: str) -> str | None:
     return best if fuzz.token_set_ratio(best, wanted.lower()) > 85 else None
 
 
-__all__ = ["BUY", "WebShopEnv", "load_data"]
+# ------------------------------------------------------------------ benchmark description
+
+
+def _benchmark_tasks(split: str, data_dir: str | Path | None, kwargs: dict[str, Any]) -> list[Task]:
+    data_dir = None if data_dir is None else str(data_dir)
+    data = load_data(kwargs.get("catalogue", "auto"), data_dir, kwargs.get("num_products"))
+    return split_tasks(data, split, data_dir)
+
+
+def _benchmark_prompt(data_dir: str | Path | None, kwargs: dict[str, Any]) -> PromptTemplate:
+    return load_prompts("webshop", kwargs.get("prompt_set", EMBEDDED), 1, data_dir)
+
+
+def _benchmark_data(kwargs: dict[str, Any], data_dir: str | Path | None) -> tuple[str, str]:
+    """Which catalogue `load_data` will pick, said without building it."""
+    kind = kwargs.get("catalogue", "auto")
+    if kind == "auto":
+        kind = "full" if all(find_local(n, data_dir) for n in FULL_FILES) else "generated"
+    if kind != "generated":
+        return "official", f"the official WebShop catalogue ({kind})"
+    records = "real attribute records" if find_local(ATTRS_1000, data_dir) else "embedded attributes"
+    return "generated", f"a generated WebShop catalogue on {records}, not WebShop scores"
+
+
+BENCHMARK = register_benchmark(
+    Benchmark(
+        name="webshop",
+        display_name="WebShop",
+        columns=(Column("WebShop", "test"),),
+        results_table=True,
+        metric="average final reward (attribute/option/price match of the bought product, 0-1) x100",
+        min_expert_reward=0.7,  # the paper keeps WebShop experts with reward > 0.7
+        data=_benchmark_data,
+        task_list=_benchmark_tasks,
+        prompt_loader=_benchmark_prompt,
+        demo={
+            "env": {"name": "webshop", "train_limit": 100, "eval_splits": ["test"], "eval_limit": 30},
+            "quick": {"train_limit": 4, "eval_limit": 3},
+            "max_new_tokens": 96,
+            "max_length": 3072,
+        },
+    )
+)
+
+__all__ = ["BENCHMARK", "BUY", "WebShopEnv", "load_data"]

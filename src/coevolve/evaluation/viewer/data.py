@@ -25,7 +25,7 @@ from coevolve.data.formats import load_eto_sft
 from coevolve.data.jsonl import pair_file, trajectory_file
 from coevolve.data.records import PreferencePair, Trajectory
 from coevolve.evaluation.analysis import agent_stats
-from coevolve.evaluation.report import COLUMNS, _load_config, load_costs
+from coevolve.evaluation.report import _load_config, load_costs, report_columns
 from coevolve.pairs import HARD_NEGATIVE_MIN, has_reward
 
 log = logging.getLogger(__name__)
@@ -256,13 +256,13 @@ def results(evals: dict[int, dict[str, dict[str, Any]]]) -> dict[str, Any]:
     if not evals:
         return {"iteration": None, "columns": {}}
     last = max(evals)
-    cols = {}
-    for name, env, split in COLUMNS:
+    cols, columns = {}, report_columns()
+    for name, env, split in columns:
         cell = evals[last].get(f"{env}_{split}")
         if cell:
             cols[name] = cell
     for key, cell in evals[last].items():  # environments outside the paper's table (e.g. test envs)
-        if not any(key == f"{env}_{split}" for _, env, split in COLUMNS):
+        if not any(key == f"{env}_{split}" for _, env, split in columns):
             cols[key] = cell
     return {"iteration": last, "columns": cols}
 
