@@ -105,7 +105,16 @@ def paired_rows(runs: list[Any], columns: tuple[tuple[str, str, str], ...]) -> l
 
 def _rewards(run: Any, env: str, split: str) -> dict[str, float]:
     k, summaries = last_evals(run.evals)
-    return {} if k is None or (env, split) not in summaries else episode_rewards(run.path, k, env, split)
+    if k is None or (env, split) not in summaries:
+        return {}
+    rewards = episode_rewards(run.path, k, env, split)
+    if summaries[(env, split)].get("selection") == "best":  # best-of-n: a task's best sample is its score
+        best: dict[str, float] = {}
+        for key, reward in rewards.items():
+            task = key.rsplit("#", 1)[0] + "#0"
+            best[task] = max(reward, best.get(task, reward))
+        return best
+    return rewards
 
 
 def paired_table(runs: list[Any], columns: tuple[tuple[str, str, str], ...]) -> str | None:

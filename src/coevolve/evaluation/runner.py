@@ -43,12 +43,15 @@ def evaluate(
     max_steps: int | None = None,
     with_examples: bool = True,
     step_timeout: float | None = None,
+    samples_per_task: int = 1,
+    select: str = "mean",
 ) -> dict[str, Any]:
     """Run (or finish) the evaluation in `out_dir` and return its summary.
 
     Pass `policy` to reuse a loaded model (the pipeline evaluates after each iteration); otherwise one
     is built from `backend` and `model` and closed at the end. `with_examples=False` drops the in-context
-    example from the prompt (for SFT'd models; ETO evaluates with it).
+    example from the prompt (for SFT'd models; ETO evaluates with it). With `samples_per_task` > 1 the
+    summary adds best-of-N and mean-of-N; `select="best"` reports best-of-N as avg_reward (an oracle).
     """
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be >= 1, got {limit}")
@@ -83,10 +86,13 @@ def evaluate(
             max_steps=max_steps,
             with_examples=with_examples,
             step_timeout=step_timeout,
+            samples_per_task=samples_per_task,
         )
     finally:
         if own:
             policy.close()
-    summary = summarize(trajs, env, split, data_label, model, agent, prompt_set)
+    summary = summarize(trajs, env, split, data_label, model, agent, prompt_set, select)
+    summary["generated_tokens"] = sum(t.completion_tokens for t in trajs)  # cost accounting
+    summary["prompt_tokens"] = sum(t.prompt_tokens for t in trajs)
     write_json_atomic(out_dir / SUMMARY_FILE, summary, indent=2)
     return summary

@@ -19,6 +19,7 @@ def summarize(
     model: str,
     agent: str,
     prompt_set: str | None = None,
+    select: str = "mean",
 ) -> dict[str, Any]:
     """Average reward x100, success rate (each with its 95 % CI: bootstrap / Wilson), steps, parse rate
     and end reasons of finished episodes.
@@ -30,7 +31,7 @@ def summarize(
     """
     n = len(trajs)
     turns = [step for t in trajs for step in t.steps]
-    return {
+    summary = {
         "env": env,
         "split": split,
         "data": data_label,
@@ -46,6 +47,45 @@ def summarize(
         "parse_rate": sum(s.action is not None for s in turns) / len(turns) if turns else 0.0,
         "end_reasons": dict(sorted(Counter(t.end_reason for t in trajs).items())),
     }
+    if select not in ("mean", "best"):
+        raise ValueError(f"select must be 'mean' or 'best', got {select!r}")
+    if n and (select == "best" or max(t.sample_index for t in trajs) > 0):
+        summary.update(several_samples(trajs, select))
+    return summary
+
+
+def best_per_task(trajs: list[Trajectory]) -> dict[str, Trajectory]:
+    """Each task's highest-reward episode (lowest sample index on ties), by task id."""
+    best: dict[str, Trajectory] = {}
+    for t in sorted(trajs, key=lambda t: t.sample_index):
+        if t.task.id not in best or t.reward > best[t.task.id].reward:
+            best[t.task.id] = t
+    return best
+
+
+def several_samples(trajs: list[Trajectory], select: str) -> dict[str, Any]:
+    """Fields of an evaluation with several samples per task: best-of-N (the environment reward picks
+    each task's best sample: an oracle no deployed agent has) and mean-of-N, both x100 over tasks.
+    With select "best", avg_reward, its CI and the success rate are the best-of-N ones."""
+    best = list(best_per_task(trajs).values())
+    rewards = [t.reward for t in best]
+    fields: dict[str, Any] = {
+        "tasks": len(best),
+        "samples_per_task": max(t.sample_index for t in trajs) + 1,
+        "best_of_n": 100.0 * sum(rewards) / len(rewards),
+        "mean_of_n": 100.0 * sum(t.reward for t in trajs) / len(trajs),
+        "selection": select,
+    }
+    if select == "best":
+        wins = sum(r == SUCCESS_REWARD for r in rewards)
+        fields.update(
+            avg_reward=fields["best_of_n"],
+            avg_reward_ci=[100.0 * x for x in mean_ci(rewards)],
+            success_rate=wins / len(rewards),
+            success_ci=list(wilson_ci(wins, len(rewards))),
+            oracle="best sample per task chosen by the environment reward",
+        )
+    return fields
 
 
 def mean_ci(
