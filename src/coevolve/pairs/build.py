@@ -227,7 +227,9 @@ def _reversed(kind: str, expert: Trajectory, rollout: Trajectory, er: float, s: 
 def eto_pairs(
     experts: dict[str, Trajectory], explored: list[Trajectory], settings: PairSettings | None = None
 ) -> list[PreferencePair]:
-    """ETO's expert-vs-exploration pairs: at most one per task (its lowest-index scored sample).
+    """ETO's expert-vs-exploration pairs. Per task, `eto_samples` picks the scored samples paired:
+    "first" (ETO, one rollout per task: its lowest-index scored sample), "all" (one pair per sample)
+    or "best_worst" (the sample farthest from the expert's reward that gives a pair).
 
     explored < expert: expert chosen, reject length-limited; explored > expert: reversed when
     `reverse_when_better` (sft_weight 0); ties and unscored rollouts give no pair.
@@ -235,20 +237,30 @@ def eto_pairs(
     s = settings or PairSettings()
     pairs: list[PreferencePair] = []
     for group in by_task(explored).values():
-        rollout = next((t for t in group if has_reward(t)), None)
+        scored = [t for t in group if has_reward(t)]
         expert = expert_for(experts, group[0])
-        if rollout is None or expert is None:
+        if not scored or expert is None:
             continue
         er = expert_reward(expert, s)
-        if rollout.reward < er:
-            pair = _expert_chosen("eto", expert, rollout, er, s)
-        elif rollout.reward > er and s.reverse_when_better:
-            pair = _reversed("eto", expert, rollout, er, s)
-        else:
-            continue
-        if pair is not None:
-            pairs.append(pair)
+        for rollout in _eto_samples(scored, er, s):
+            if rollout.reward < er:
+                pair = _expert_chosen("eto", expert, rollout, er, s)
+            elif rollout.reward > er and s.reverse_when_better:
+                pair = _reversed("eto", expert, rollout, er, s)
+            else:
+                continue
+            if pair is not None:
+                pairs.append(pair)
     return pairs
+
+
+def _eto_samples(scored: list[Trajectory], er: float, s: PairSettings) -> list[Trajectory]:
+    if s.eto_samples == "first":
+        return scored[:1]
+    if s.eto_samples == "all":
+        return scored
+    pairing = [t for t in scored if t.reward < er or (t.reward > er and s.reverse_when_better)]
+    return [max(pairing, key=lambda t: abs(t.reward - er))] if pairing else []
 
 
 # ------------------------------------------------------------------ failure agent (D_fail)

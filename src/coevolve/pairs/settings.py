@@ -7,6 +7,7 @@ from typing import Literal
 
 Truncation = Literal["cut", "drop", "keep"]
 MultiSample = Literal["all", "best_worst"]
+EtoSamples = Literal["first", "all", "best_worst"]
 SubSuccessExpert = Literal["reverse", "skip", "keep"]
 PromptMismatch = Literal["keep", "skip", "error"]
 
@@ -46,6 +47,12 @@ class PairSettings:
             Failure-failure and success-failure pairs of one task: `"all"` pairs every eligible
             combination; `"best_worst"` keeps only the combination with the largest reward gap.
 
+        eto_samples (`str`, defaults to `"first"`):
+            ETO pairs of a task explored with several samples (`samples_per_task` > 1, e.g. a
+            compute-matched eto): `"first"` pairs only the lowest-index scored sample (ETO explores
+            once per task), `"all"` pairs every scored sample with the expert, `"best_worst"` only
+            the sample farthest from the expert's reward (the largest gap) that gives a pair.
+
     Target-agent set `D_tgt`:
 
         expert_vs_target / expert_vs_failure_agent / failure_failure (`bool`):
@@ -76,6 +83,7 @@ class PairSettings:
     reverse_when_better: bool = True
     expert_reward_one_envs: tuple[str, ...] | None = None
     multi_sample: MultiSample = "all"
+    eto_samples: EtoSamples = "first"
     expert_vs_target: bool = True
     expert_vs_failure_agent: bool = True
     failure_failure: bool = False
@@ -88,6 +96,7 @@ class PairSettings:
         for name, valid in (
             ("truncation", TRUNCATIONS),
             ("multi_sample", MULTI_SAMPLES),
+            ("eto_samples", ("first", *MULTI_SAMPLES)),
             ("sub_success_expert", SUB_SUCCESS_EXPERTS),
             ("failure_agent_successes", ("drop", "positive")),
             ("prompt_mismatch", PROMPT_MISMATCHES),
