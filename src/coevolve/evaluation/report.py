@@ -251,6 +251,11 @@ def results_table(runs: list[RunData]) -> ResultsTable:
             "in-context example, not ETO's/IPR's; not benchmark numbers (paper configs use `prompt_set: "
             "eto`/`ipr`)."
         )
+    if any(s.get("selection") == "best" for run in runs for s in learning.last_evals(run.evals)[1].values()):
+        notes.append(
+            "Best-of-N rows: each task's best of N samples by environment reward (an oracle); see "
+            "'Best of N' for the mean of the N samples."
+        )
     if any(r.partial for r in rows):
         notes.append("† mean of the available columns only.")
     return ResultsTable(headers, rows, notes)
@@ -316,13 +321,98 @@ def costs_table(costs: list[dict[str, Any]]) -> str:
         device_h = c["seconds"] * max(1, gpus) / 3600
         cuda = c.get("device") == "cuda"
         rows.append(
-            [c["stage"], f"{c['seconds']:.1f}", str(c.get("tokens", 0)), str(c.get("device", "")), str(gpus),
+            [c["stage"], f"{c['seconds']:.1f}", str(c.get("tokens", 0)), str(c.get("rollouts", 0)),
+             str(c.get("generated_tokens", 0)), str(c.get("trained_tokens", 0)), str(c.get("device", "")), str(gpus),
              _fmt(device_h if cuda else 0.0, 3), _fmt(0.0 if cuda else c["seconds"] / 3600, 3)]
         )  # fmt: skip
         total_s += c["seconds"]
         total_tokens += int(c.get("tokens", 0) or 0)
-    rows.append(["**total**", f"{total_s:.1f}", str(total_tokens), "", "", "", ""])
-    return markdown_table(["Stage", "Seconds", "Tokens", "Device", "GPUs", "GPU hours", "CPU hours"], rows)
+    rows.append(["**total**", f"{total_s:.1f}", str(total_tokens), "", "", "", "", "", "", ""])
+    headers = ["Stage", "Seconds", "Tokens", "Rollouts", "Generated tokens", "Trained tokens", "Device", "GPUs",
+               "GPU hours", "CPU hours"]  # fmt: skip
+    return markdown_table(headers, rows)
+
+
+# ------------------------------------------------------------------ compute per method
+
+
+def _stage_kind(stage: str) -> str:
+    """explore (training-task rollouts), eval, train (sft, DPO, RFT) or other (experts, pairs, data)."""
+    step = stage.rsplit("/", 1)[-1]
+    if stage.startswith("eval/"):
+        return "eval"
+    if "explore" in step:  # explore, reexplore_aux, rft_explore
+        return "explore"
+    if stage == "sft" or step.startswith("train_"):
+        return "train"
+    return "other"
+
+
+def method_costs(costs: list[dict[str, Any]]) -> dict[str, float]:
+    """A run's totals from costs.json: training-task rollouts and their generated tokens, trained tokens,
+    evaluation episodes and their generated tokens, wall seconds and device hours (GPU or CPU)."""
+    out = dict.fromkeys(("rollouts", "generated", "trained", "eval_episodes", "eval_generated", "seconds"), 0.0)
+    out["device_hours"] = 0.0
+    for c in costs:
+        kind = _stage_kind(c["stage"])
+        if kind == "explore":
+            out["rollouts"] += c.get("rollouts", 0)
+            out["generated"] += c.get("generated_tokens", 0)
+        elif kind == "eval":
+            out["eval_episodes"] += c.get("rollouts", 0)
+            out["eval_generated"] += c.get("generated_tokens", 0)
+        out["trained"] += c.get("trained_tokens", 0)
+        out["seconds"] += c["seconds"]
+        out["device_hours"] += c["seconds"] * max(1, int(c.get("gpus", 0) or 0)) / 3600
+    return out
+
+
+def cost_comparison_table(runs: list[RunData]) -> str | None:
+    """One row per run with costs.json: what each method spent, to read results at equal compute."""
+    rows = []
+    for run in runs:
+        if not run.costs:
+            continue
+        c = method_costs(run.costs)
+        rows.append(
+            [run.method, f"{c['rollouts']:.0f}", f"{c['generated']:.0f}", f"{c['trained']:.0f}",
+             f"{c['eval_episodes']:.0f}", f"{c['eval_generated']:.0f}", f"{c['seconds']:.1f}",
+             _fmt(c["device_hours"], 3)]
+        )  # fmt: skip
+    if not rows:
+        return None
+    headers = ["Method", "Training rollouts", "Generated tokens (training rollouts)", "Trained tokens",
+               "Eval episodes", "Generated tokens (eval)", "Wall seconds", "Device hours"]  # fmt: skip
+    return markdown_table(headers, rows)
+
+
+COST_NOTE = (
+    "Training rollouts: episodes on training tasks (explore stages, all agents and samples). Trained tokens: "
+    "non-padding input tokens of every training stage, all epochs (DPO: both sides). Eval episodes include "
+    "best-of-n's N samples per task. Wall seconds cover the stages run in that run directory; in a "
+    "`coevolve compare`, experts and SFT are counted once, in the sft run."
+)
+
+
+def best_of_n_table(runs: list[RunData]) -> str | None:
+    """Evaluations with several samples per task (last evaluated iteration): best-of-N and mean-of-N x100."""
+    rows = []
+    for run in runs:
+        k, summaries = learning.last_evals(run.evals)
+        for (env, split), c in sorted(summaries.items()):
+            if "best_of_n" in c:
+                rows.append([run.method, str(k), f"{env} {split}", f"{c['best_of_n']:.2f}", f"{c['mean_of_n']:.2f}",
+                             str(c["samples_per_task"]), str(c.get("tasks", "?"))])  # fmt: skip
+    headers = ["Method", "Iter", "Benchmark", "Best of N", "Mean of N", "N", "Tasks"]
+    return markdown_table(headers, rows) if rows else None
+
+
+BEST_OF_N_NOTE = (
+    "best of N / mean of N, avg reward x100 over tasks. Best of N picks each task's best sample by the "
+    "environment's reward, i.e. it uses the reward as an oracle at test time (as ETO's and the paper's "
+    "Best-of-N do); no deployed agent could choose that way. Runs with `eval_select: best` (method "
+    "best-of-n) report best of N in the results table."
+)
 
 
 def eval_history_table(run: RunData) -> str:
@@ -411,6 +501,12 @@ def write_report(run_dirs: list[str | Path], out: str | Path, console: Console |
     print_table(table, console)
     parts = ["# coevolve report", markdown_table(table.headers, table.cells()), "\n".join(table.footnotes)]
     parts += learning_sections(runs)
+    best = best_of_n_table(runs)
+    if best:
+        parts += ["## Best of N (several evaluation samples per task)", best, BEST_OF_N_NOTE]
+    spent = cost_comparison_table(runs)
+    if spent:
+        parts += ["## Cost per method", spent, COST_NOTE]
     used: set[str] = set()
     for run in runs:
         slug = _slug(run.name)
