@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from coevolve.pipeline.config import ConfigError, RunConfig, from_dict
-from coevolve.pipeline.methods import METHODS
+from coevolve.pipeline.recipes import method_names
 from coevolve.pipeline.runner import Pipeline
 
 log = logging.getLogger(__name__)
@@ -30,9 +30,10 @@ PAPER_METHODS = ("sft", "eto", "coevolve", "frozen-failure", "positive-agent")
 
 def method_order(methods: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """`sft` first (it trains the shared model), then the others in the order given, each once."""
-    unknown = [m for m in methods if m not in METHODS]
+    valid = method_names()  # every registered recipe (pipeline/recipes.py), rft and best-of-n included
+    unknown = [m for m in methods if m not in valid]
     if unknown:
-        raise ConfigError(f"unknown method(s) {unknown}; valid: {sorted(METHODS)}")
+        raise ConfigError(f"unknown method(s) {unknown}; valid: {sorted(valid)}")
     rest = [m for i, m in enumerate(methods) if m != "sft" and m not in methods[:i]]
     return ("sft", *rest)
 

@@ -73,6 +73,29 @@ class LauncherSpec:
 
 
 @dataclass
+class RFTConfig:
+    """Rejection-sampling fine-tuning (method `rft`, pipeline/baselines.py): which of the target's own
+    rollouts join the experts, and which model each iteration's SFT starts from."""
+
+    success_threshold: float = 1.0  # keep rollouts with reward >= this (1.0: success; WebShop e.g. 0.7)
+    init: str = "sft"  # sft | base | previous: the model each iteration fine-tunes on experts + successes
+    distinct: bool = True  # per task, keep a success only if its assistant turns differ from those kept
+    max_per_task: int | None = None  # at most this many own successes per task (all iterations); None = all
+    # exploration: this many samples per task at this temperature (top_p, max_new_tokens: target_sampling)
+    samples_per_task: int = 4
+    temperature: float = 0.7
+
+
+@dataclass
+class BestOfNConfig:
+    """Evaluation with `eval_select: best` (method `best-of-n`): samples per test task and their
+    temperature (top_p, max_new_tokens: eval_sampling). The papers do not state N's temperature."""
+
+    samples: int = 4
+    temperature: float = 0.7
+
+
+@dataclass
 class RunConfig:
     method: str = "coevolve"
     base_model: str = "smollm2-135m"
@@ -89,6 +112,13 @@ class RunConfig:
     aux_preset: str = "failure"  # DPO preset of the second agent
     update_order: str = "same_rollouts"  # | failure_first: update pi_f, re-sample it, then train pi_t
     reference: str = "iteration_start"  # | sft: the DPO reference model
+    # dpo: DPO on pairs (sft, eto, coevolve, ...) | rft: SFT on experts + own successes (method rft)
+    target_update: str = "dpo"
+    rft: RFTConfig = field(default_factory=RFTConfig)
+    # avg_reward of an evaluation: "mean" over every episode (eval_sampling, any samples_per_task), or
+    # "best": best_of_n.samples per task, each task's best sample by environment reward (an oracle)
+    eval_select: str = "mean"
+    best_of_n: BestOfNConfig = field(default_factory=BestOfNConfig)
 
     # --- per-stage settings (overrides of the stage dataclasses' defaults)
     sft: dict[str, Any] = field(default_factory=dict)  # coevolve.training.SFTSettings fields
@@ -120,7 +150,10 @@ VALID_CHOICES = {
     "target_pairs": ("eto", "coevolve"),
     "update_order": ("same_rollouts", "failure_first"),
     "reference": ("iteration_start", "sft"),
+    "target_update": ("dpo", "rft"),
+    "eval_select": ("mean", "best"),
 }
+RFT_INITS = ("sft", "base", "previous")
 LAUNCHERS = ("none", "accelerate")
 
 
@@ -192,6 +225,8 @@ def validate(config: RunConfig, where: str = "config") -> None:
         raise ConfigError(f"{where}: 'envs' must list at least one environment")
     if config.iterations < 0:
         raise ConfigError(f"{where}: 'iterations' must be >= 0")
+    if config.rft.init not in RFT_INITS:
+        raise ConfigError(f"{where}: 'rft.init' must be one of {RFT_INITS}, got {config.rft.init!r}")
     check_ranges(config, where)
     check_sections(config, where)
 
@@ -229,6 +264,11 @@ def check_ranges(config: RunConfig, where: str = "config") -> None:
     for name in ("target_sampling", "aux_sampling", "eval_sampling"):
         for key, low in _SAMPLING_BOUNDS.items():
             check(getattr(getattr(config, name), key), low, f"{name}.{key}")
+    check(config.rft.max_per_task, 1, "rft.max_per_task")
+    check(config.rft.samples_per_task, 1, "rft.samples_per_task")
+    check(config.rft.temperature, 0, "rft.temperature")
+    check(config.best_of_n.samples, 1, "best_of_n.samples")
+    check(config.best_of_n.temperature, 0, "best_of_n.temperature", strict=True)  # N greedy samples tie
     check(config.rollout.max_concurrent, 1, "rollout.max_concurrent")
     check(config.rollout.num_workers, 0, "rollout.num_workers")
 

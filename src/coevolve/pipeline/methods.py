@@ -7,6 +7,10 @@
 | coevolve        | failure      | expert vs failures    | 0.5 DPO + 0.5 SFT  |
 | frozen-failure  | failure, not updated after iteration 1                          |
 | positive-agent  | trained toward success instead of toward near-success failures  |
+| rft             | -            | - (own successes)     | SFT on experts + successes |
+| best-of-n       | -            | - (no iterations)     | -; SFT model, best of N samples by reward (oracle) |
+
+rft and best-of-n are registered recipes of pipeline/baselines.py (imported at the end of this module).
 """
 
 from __future__ import annotations
@@ -57,3 +61,6 @@ def apply_method(data: dict[str, Any], where: str = "config") -> dict[str, Any]:
     except UnknownName as exc:
         raise ConfigError(f"{where}: {exc}") from None
     return method.apply(data)
+
+
+import coevolve.pipeline.baselines  # noqa: E402,F401  registers rft and best-of-n

@@ -11,6 +11,7 @@ stages from their last checkpoint, so a kill redoes at most the episode or the t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
@@ -321,7 +322,7 @@ class Pipeline:
             self._launch(["sft", "--model", self.config.base_model, "--data", *files], out, overrides)
         else:
             train_sft(self.config.base_model, trajs, out, apply_overrides(SFTSettings(), overrides))
-        return {"examples": len(trajs)}
+        return {"examples": len(trajs), "trained_tokens": self._trained_tokens(out)}
 
     def _launch(self, args: list[str], out: Path, overrides: dict[str, Any]) -> None:
         """Run a training stage as `accelerate launch ... -m coevolve.cli train ...` (one process per GPU),
@@ -378,7 +379,7 @@ class Pipeline:
             self._launch(args + (["--ref-model", ref] if ref else []), out, overrides)
         else:
             train_dpo(start, pairs, out, settings, ref_model=ref)
-        return {"pairs": len(pairs), "trained": True, **resolved}
+        return {"pairs": len(pairs), "trained": True, "trained_tokens": self._trained_tokens(out), **resolved}
 
     def train_aux(self, k: int) -> dict[str, Any]:
         frozen = self.config.aux_frozen_after
@@ -389,6 +390,12 @@ class Pipeline:
     def train_target(self, k: int) -> dict[str, Any]:
         return self._train_dpo("target", self.config.target_preset, k, self.pairs_path(k, "target"))
 
+    def _trained_tokens(self, out: Path) -> int:
+        from coevolve.pipeline.baselines import trained_tokens
+        from coevolve.training.common import DONE_FILE
+
+        return trained_tokens(read_json(out / DONE_FILE, default={}))
+
     # ------------------------------------------------------------------ exploration and pairs
 
     def _rollout(self, agent: str, model: str, k: int, sampling, path_for: Callable[[str], Path]) -> dict:
@@ -398,7 +405,7 @@ class Pipeline:
         cfg = self.config
         params = self._params(sampling, k, agent)
         policy = make_policy(cfg.rollout.backend, model, **cfg.rollout.backend_kwargs)
-        tokens = 0
+        tokens = rollouts = generated = 0
         try:
             for spec in cfg.envs:
                 trajs = run_rollouts(
@@ -418,9 +425,11 @@ class Pipeline:
                     step_timeout=spec.step_timeout,
                 )
                 tokens += sum(t.prompt_tokens + t.completion_tokens for t in trajs)
+                generated += sum(t.completion_tokens for t in trajs)
+                rollouts += len(trajs)
         finally:
             policy.close()
-        return {"tokens": tokens}
+        return {"tokens": tokens, "rollouts": rollouts, "generated_tokens": generated}
 
     def _params(self, sampling: SamplingSpec, k: int, agent: str = "target"):
         from coevolve.agents import SamplingParams
@@ -449,7 +458,7 @@ class Pipeline:
                 cfg.aux_sampling,
                 lambda e: self.rollout_path(k, e, self.aux_name),
             )
-            out["tokens"] += aux["tokens"]
+            out = {key: out[key] + aux[key] for key in out}
         return out
 
     def reexplore_aux(self, k: int) -> dict[str, Any]:
@@ -528,6 +537,9 @@ class Pipeline:
         from coevolve.evaluation.runner import evaluate
 
         cfg, s = self.config, self.config.eval_sampling
+        if cfg.eval_select == "best":  # best-of-n: N sampled episodes per task (pipeline/baselines.py)
+            best = cfg.best_of_n
+            s = dataclasses.replace(s, temperature=best.temperature, samples_per_task=best.samples)
         summaries = {}
         for spec in cfg.envs:
             for split in spec.eval_splits:
@@ -547,8 +559,16 @@ class Pipeline:
                     data_dir=cfg.data_dir,
                     with_examples=cfg.rollout.with_examples,
                     step_timeout=spec.step_timeout,
+                    samples_per_task=s.samples_per_task,
+                    select=cfg.eval_select,
                 )
-        return {"avg_reward": {key: v["avg_reward"] for key, v in summaries.items()}}
+        generated = sum(v["generated_tokens"] for v in summaries.values())
+        return {
+            "avg_reward": {key: v["avg_reward"] for key, v in summaries.items()},
+            "rollouts": sum(v["episodes"] for v in summaries.values()),
+            "generated_tokens": generated,
+            "tokens": generated + sum(v["prompt_tokens"] for v in summaries.values()),
+        }
 
     def _record_cost(self, stage: str, outputs: dict[str, Any]) -> None:
         import torch
@@ -561,7 +581,10 @@ class Pipeline:
             {
                 "stage": stage,
                 "seconds": round(self.manifest.stages[stage].seconds, 2),
-                "tokens": int(outputs.get("tokens", 0)),
+                "tokens": int(outputs.get("tokens", 0)),  # rollout prompt + generated tokens
+                "rollouts": int(outputs.get("rollouts", 0)),  # episodes (evaluation stages: eval episodes)
+                "generated_tokens": int(outputs.get("generated_tokens", 0)),
+                "trained_tokens": int(outputs.get("trained_tokens", 0)),  # non-padding, all epochs
                 "device": "cuda" if cuda else "cpu",
                 "gpus": torch.cuda.device_count() if cuda else 0,
                 "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
