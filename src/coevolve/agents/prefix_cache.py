@@ -11,6 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
+from trl.data_utils import common_prefix_length
 
 # Per layer: (keys, values), each [kv_heads, seq, head_dim].
 LayerKV = tuple[torch.Tensor, torch.Tensor]
@@ -27,11 +28,8 @@ class CacheEntry:
 
 
 def common_prefix(a: tuple[int, ...] | list[int], b: tuple[int, ...] | list[int]) -> int:
-    n = min(len(a), len(b))
-    for i in range(n):
-        if a[i] != b[i]:
-            return i
-    return n
+    """Length of the longest common prefix of two id sequences (TRL's helper)."""
+    return common_prefix_length(list(a), list(b))
 
 
 class PrefixCache:

@@ -22,6 +22,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from rapidfuzz.distance import Levenshtein
+
 from coevolve.data.records import Trajectory
 from coevolve.pairs import HARD_NEGATIVE_MIN, has_reward, is_failure, is_hard_negative, is_success
 
@@ -87,14 +89,8 @@ def failure_histogram(rewards: Iterable[float], bins: int = 10) -> list[int]:
 
 
 def edit_distance(a: Sequence[str], b: Sequence[str]) -> int:
-    """Levenshtein distance between two sequences (each element one symbol)."""
-    previous = list(range(len(b) + 1))
-    for i, x in enumerate(a, start=1):
-        current = [i]
-        for j, y in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
-        previous = current
-    return previous[-1]
+    """Levenshtein distance between two sequences (each element one symbol; rapidfuzz)."""
+    return Levenshtein.distance(list(a), list(b))
 
 
 def normalised_edit_distance(a: Sequence[str], b: Sequence[str]) -> float:

@@ -23,6 +23,7 @@ from accelerate.utils import is_peft_model
 from datasets import Dataset
 from transformers.data.data_collator import DataCollatorMixin
 from trl import DPOTrainer
+from trl.data_utils import common_prefix_length
 from trl.trainer.utils import global_then_local_main_first, pad, use_adapter
 
 from coevolve.models import assistant_tokens
@@ -33,22 +34,13 @@ log = logging.getLogger(__name__)
 EXTRA_COLUMNS = ["chosen_mask", "rejected_mask", "sft_weight"]
 
 
-def common_prefix(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
 def tokenize_pair(example: dict[str, Any], tokenizer) -> dict[str, Any]:
     """prompt_ids + per side: ids after the common prefix and their assistant mask."""
     prompt_ids = tokenizer.apply_chat_template(example["prompt"], add_generation_prompt=True, tokenize=True,
                                                return_dict=True)["input_ids"]  # fmt: skip
     sides = {side: assistant_tokens(tokenizer, example["prompt"] + example[side]) for side in ("chosen", "rejected")}  # fmt: skip
     # The completion starts where prompt and prompt+side diverge (a template may render them differently).
-    cut = min(common_prefix(prompt_ids, ids) for ids, _ in sides.values())
+    cut = min(common_prefix_length(prompt_ids, ids) for ids, _ in sides.values())
     row = {"prompt_ids": prompt_ids[:cut]}
     for side, (ids, mask) in sides.items():
         row[f"{side}_ids"] = ids[cut:]

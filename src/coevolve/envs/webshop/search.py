@@ -15,48 +15,13 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+from bm25s.stopwords import STOPWORDS_EN
 
 K1, B = 0.9, 0.4
 TOP_N = 50  # WebShop keeps the top 50 hits (SEARCH_RETURN_N)
 
-# Lucene's EnglishAnalyzer default stop set (33 words).
-LUCENE_STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "for",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "no",
-        "not",
-        "of",
-        "on",
-        "or",
-        "such",
-        "that",
-        "the",
-        "their",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "to",
-        "was",
-        "will",
-        "with",
-    ]
-)
+# Lucene's EnglishAnalyzer default stop set (33 words), as bm25s ships it.
+LUCENE_STOPWORDS = frozenset(STOPWORDS_EN)
 # Words with inner apostrophes or dots stay whole ("l'eau", "6.76"), as StandardTokenizer keeps them.
 _TOKEN_RE = re.compile(r"\w+(?:['.]\w+)*")
 
