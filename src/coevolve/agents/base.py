@@ -22,25 +22,33 @@ FINISH_REASONS: tuple[str, ...] = ("stop", "length", "context_length")
 
 
 @dataclass(frozen=True)
-class SamplingParams:
-    """Decoding settings. `temperature == 0` means greedy decoding (ETO's evaluation setting)."""
+class SamplingConfig:
+    """Decoding settings: of a policy call, and of the run config's `*_sampling` sections.
 
-    temperature: float = 0.0
-    top_p: float = 1.0
-    max_new_tokens: int = 512
-    stop: tuple[str, ...] = ()
-    n: int = 1
-    seed: int | None = None
+    `temperature == 0` means greedy decoding (ETO's evaluation setting). One default for every entry
+    point: `max_new_tokens` 512 (ETO's generation cap; `coevolve eval` and `coevolve run` agree).
+    """
+
+    temperature: float = 0.0  # 0 = greedy
+    top_p: float = 1.0  # nucleus sampling mass, in (0, 1]
+    max_new_tokens: int = 512  # per assistant turn (ETO: 512)
+    stop: tuple[str, ...] = ()  # extra stop strings (the end-of-turn token always stops)
+    n: int = 1  # samples per conversation in one policy call (rollouts: use samples_per_task)
+    seed: int | None = None  # None: unseeded calls; run configs derive per-request seeds from the run seed
+    # rollouts and evaluations: episodes per task, each its own episode and seed (policy calls ignore it)
+    samples_per_task: int = 1
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
-            raise ValueError(f"SamplingParams.temperature must be >= 0, got {self.temperature}")
+            raise ValueError(f"SamplingConfig.temperature must be >= 0, got {self.temperature}")
         if not 0 < self.top_p <= 1:
-            raise ValueError(f"SamplingParams.top_p must be in (0, 1], got {self.top_p}")
+            raise ValueError(f"SamplingConfig.top_p must be in (0, 1], got {self.top_p}")
         if self.max_new_tokens < 1:
-            raise ValueError(f"SamplingParams.max_new_tokens must be >= 1, got {self.max_new_tokens}")
+            raise ValueError(f"SamplingConfig.max_new_tokens must be >= 1, got {self.max_new_tokens}")
         if self.n < 1:
-            raise ValueError(f"SamplingParams.n must be >= 1, got {self.n}")
+            raise ValueError(f"SamplingConfig.n must be >= 1, got {self.n}")
+        if self.samples_per_task < 1:
+            raise ValueError(f"SamplingConfig.samples_per_task must be >= 1, got {self.samples_per_task}")
         object.__setattr__(self, "stop", tuple(self.stop))
 
     @property
@@ -56,6 +64,9 @@ class SamplingParams:
             "n": self.n,
             "seed": self.seed,
         }
+
+
+SamplingParams = SamplingConfig  # the former name (tests and backends use it)
 
 
 @dataclass

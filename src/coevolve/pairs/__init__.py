@@ -11,11 +11,12 @@ from coevolve.pairs.build import (
     prompt_check,
     target_pairs,
 )
-from coevolve.pairs.settings import PairSettings
+from coevolve.pairs.settings import PairConfig, PairSettings
 from coevolve.pairs.stats import HARD_NEGATIVE_MIN, is_hard_negative, pair_stats
 
 __all__ = [
     "HARD_NEGATIVE_MIN",
+    "PairConfig",
     "PairSettings",
     "eto_pairs",
     "experts_by_id",

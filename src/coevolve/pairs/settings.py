@@ -18,8 +18,8 @@ PROMPT_MISMATCHES: tuple[str, ...] = ("keep", "skip", "error")
 
 
 @dataclass
-class PairSettings:
-    """How rollouts become DPO pairs. Defaults follow ETO and the paper where they say something.
+class PairConfig:
+    """How rollouts become DPO pairs (the run config's `pairs` section). Defaults follow ETO and the paper where they say something.
 
     Rejected-side length (expert vs rollout pairs only; failure-failure pairs are never cut):
 
@@ -107,3 +107,6 @@ class PairSettings:
             raise ValueError(f"PairSettings.max_extra_messages must be >= 0, got {self.max_extra_messages}")
         if self.expert_reward_one_envs is not None:
             self.expert_reward_one_envs = tuple(self.expert_reward_one_envs)
+
+
+PairSettings = PairConfig  # the former name

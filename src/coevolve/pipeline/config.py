@@ -1,27 +1,35 @@
-"""The run configuration: one typed config, loaded from YAML with `key.sub=value` overrides.
+"""The run configuration: one typed config tree, loaded from YAML with `key.sub=value` overrides.
 
 A method (sft, eto, coevolve, positive-agent, frozen-failure) is a preset of this config
 (`pipeline/methods.py`), never a code path of its own.
+
+Every section is a `*Config` dataclass (help on each field; `coevolve validate --defaults` prints them
+all, configs/defaults.yaml is that output). `sft`, `dpo` and `pairs` are override mappings on top of the
+method's presets and ETO's DPO schedule; their keys and values are checked against `SFTConfig`,
+`DPOConfig` and `PairConfig` at load time, so a typo fails before any compute, naming the closest key.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any
 
 import yaml
 
+from coevolve.agents.base import SamplingConfig
+from coevolve.configtree import ConfigError, build, check_type, parse_overrides, plain, set_dotted
+from coevolve.configtree import type_name as _type_name
 from coevolve.pipeline.schedule import normalise_dpo
+
+__all__ = ["ConfigError", "EnvConfig", "LauncherConfig", "RolloutConfig", "RunConfig", "SamplingConfig",
+           "check_type", "load_config", "set_dotted", "_type_name"]  # fmt: skip
 
 
 @dataclass
-class EnvSpec:
+class EnvConfig:
     """One benchmark in the run: which tasks train and evaluate, and where the experts come from."""
 
     name: str
@@ -45,26 +53,18 @@ class EnvSpec:
 
 
 @dataclass
-class SamplingSpec:
-    """How one agent explores (ETO: greedy, one rollout per task)."""
+class RolloutConfig:
+    """How rollouts and evaluations run: the generation backend and how many episodes live at once."""
 
-    temperature: float = 0.0
-    top_p: float = 1.0
-    samples_per_task: int = 1
-    max_new_tokens: int = 256
-
-
-@dataclass
-class RolloutSpec:
     backend: str = "hf"  # hf | vllm | openai
-    max_concurrent: int = 16
-    num_workers: int = 2
-    backend_kwargs: dict[str, Any] = field(default_factory=dict)
+    max_concurrent: int = 16  # live episodes per generation batch
+    num_workers: int = 2  # env worker processes (0 = in-process)
+    backend_kwargs: dict[str, Any] = field(default_factory=dict)  # passed to the policy (device, dtype, ...)
     with_examples: bool = True  # in-context example in rollout/eval prompts (ETO: on)
 
 
 @dataclass
-class LauncherSpec:
+class LauncherConfig:
     """How training stages run: in this process, or as `accelerate launch` jobs (multi-GPU)."""
 
     kind: str = "none"  # none | accelerate
@@ -97,12 +97,14 @@ class BestOfNConfig:
 
 @dataclass
 class RunConfig:
-    method: str = "coevolve"
-    base_model: str = "smollm2-135m"
-    envs: list[EnvSpec] = field(default_factory=list)
+    """One run: a method (preset) on one backbone over one or more benchmarks."""
+
+    method: str = "coevolve"  # sft | eto | coevolve | frozen-failure | positive-agent (pipeline/methods.py)
+    base_model: str = "smollm2-135m"  # hub id, checkpoint dir, or an alias (smollm2-135m)
+    envs: list[EnvConfig] = field(default_factory=list)  # the benchmarks (one entry each)
     iterations: int = 3  # K: 3 for WebShop/ScienceWorld, 5 for InterCodeSQL in the paper
-    seed: int = 0
-    data_dir: str | None = None
+    seed: int = 0  # base of every derived seed (sampling requests per agent and iteration)
+    data_dir: str | None = None  # folder with local copies of data resources (or COEVOLVE_DATA_DIR)
 
     # --- what the method does (presets in methods.py)
     aux_agent: str = "failure"  # none | failure | positive: the second agent and what it is trained toward
@@ -121,16 +123,17 @@ class RunConfig:
     best_of_n: BestOfNConfig = field(default_factory=BestOfNConfig)
 
     # --- per-stage settings (overrides of the stage dataclasses' defaults)
-    sft: dict[str, Any] = field(default_factory=dict)  # coevolve.training.SFTSettings fields
-    dpo: dict[str, Any] = field(default_factory=dict)  # coevolve.training.DPOSettings fields (both agents)
-    pairs: dict[str, Any] = field(default_factory=dict)  # coevolve.pairs.PairSettings fields
-    target_sampling: SamplingSpec = field(default_factory=SamplingSpec)
+    sft: dict[str, Any] = field(default_factory=dict)  # SFTConfig overrides (coevolve.training)
+    # DPOConfig overrides for both agents, plus `schedule` and `by_iteration` (pipeline/schedule.py)
+    dpo: dict[str, Any] = field(default_factory=dict)
+    pairs: dict[str, Any] = field(default_factory=dict)  # PairConfig overrides (coevolve.pairs)
+    target_sampling: SamplingConfig = field(default_factory=SamplingConfig)  # the target's exploration
     # The failure agent starts as a copy of the SFT model: sampled at 0.7 its first rollouts differ from the
     # target's greedy ones, so iteration 1 already yields failure pairs (greedy copies would all tie).
-    aux_sampling: SamplingSpec = field(default_factory=lambda: SamplingSpec(temperature=0.7))
-    eval_sampling: SamplingSpec = field(default_factory=SamplingSpec)
-    rollout: RolloutSpec = field(default_factory=RolloutSpec)
-    launcher: LauncherSpec = field(default_factory=LauncherSpec)
+    aux_sampling: SamplingConfig = field(default_factory=lambda: SamplingConfig(temperature=0.7))
+    eval_sampling: SamplingConfig = field(default_factory=SamplingConfig)  # evaluations (greedy)
+    rollout: RolloutConfig = field(default_factory=RolloutConfig)
+    launcher: LauncherConfig = field(default_factory=LauncherConfig)
     eval_sft: bool = True  # evaluate the SFT model too (iteration 0)
     eval_every_iteration: bool = True  # else only after the last iteration
     sft_checkpoint: str | None = None  # start from this SFT model instead of training one
@@ -141,7 +144,7 @@ class RunConfig:
         self, exclude: tuple[str, ...] = ("iterations", "eval_every_iteration", "data_dir", "check_token_caps")
     ) -> dict[str, Any]:
         """Flattened config used to detect edits of finished stages."""
-        data = {k: v for k, v in dataclasses.asdict(self).items() if k not in exclude}
+        data = {k: v for k, v in plain(self).items() if k not in exclude}
         return flatten(data)
 
 
@@ -155,10 +158,6 @@ VALID_CHOICES = {
 }
 RFT_INITS = ("sft", "base", "previous")
 LAUNCHERS = ("none", "accelerate")
-
-
-class ConfigError(ValueError):
-    pass
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -179,35 +178,10 @@ def config_hash(values: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _build(cls: type, data: Any, where: str) -> Any:
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
-    hints = get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; valid: {sorted(names)}")
-    kwargs = {}
-    for key, value in data.items():
-        hint = hints[key]
-        if dataclasses.is_dataclass(hint):
-            kwargs[key] = _build(hint, value, f"{where}.{key}")
-        elif key == "envs":
-            if not isinstance(value, list):
-                raise ConfigError(f"{where}.envs: expected a list")
-            kwargs[key] = [_build(EnvSpec, v, f"{where}.envs[{i}]") for i, v in enumerate(value)]
-        else:
-            kwargs[key] = check_type(value, hint, f"{where}.{key}")
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:
-        raise ConfigError(f"{where}: {exc}") from exc
-
-
 def from_dict(data: dict[str, Any], where: str = "config") -> RunConfig:
     from coevolve.pipeline.methods import apply_method
 
-    config = _build(RunConfig, apply_method(data, where), where)
+    config = build(RunConfig, apply_method(data, where), where)
     validate(config, where)
     config.dpo = normalise_dpo(config.dpo)
     return config
@@ -232,15 +206,27 @@ def validate(config: RunConfig, where: str = "config") -> None:
 
 
 def check_sections(config: RunConfig, where: str = "config") -> None:
-    """`sft` / `dpo` keys name real settings (did-you-mean); `dpo` keeps ETO's schedule unless told not to."""
-    from coevolve.pipeline.schedule import ScheduleError, check_dpo, check_settings
-    from coevolve.training.settings import SFTSettings
+    """`sft` / `dpo` / `pairs` keys name real settings (did-you-mean) and their values fit the field types;
+    `dpo` keeps ETO's schedule unless told not to; sampling sections leave `n` to `samples_per_task`."""
+    from coevolve.configtree import check_keys
+    from coevolve.pairs.settings import PairConfig
+    from coevolve.pipeline.schedule import SECTION_KEYS, ScheduleError, check_dpo, check_settings
+    from coevolve.training.settings import DPOConfig, SFTConfig
 
     try:
-        check_settings(config.sft, SFTSettings, "sft")
+        check_settings(config.sft, SFTConfig, "sft")
         check_dpo(config.dpo, "dpo")
+        check_keys(config.sft, SFTConfig, f"{where}.sft")
+        check_keys(config.dpo, DPOConfig, f"{where}.dpo", SECTION_KEYS)
+        for k, values in normalise_dpo(config.dpo).get("by_iteration", {}).items():
+            check_keys(values, DPOConfig, f"{where}.dpo.by_iteration.{k}")
+        check_keys(config.pairs, PairConfig, f"{where}.pairs")
+        build(PairConfig, config.pairs, f"{where}.pairs")
     except ScheduleError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+    for name in ("target_sampling", "aux_sampling", "eval_sampling"):
+        if getattr(config, name).n != 1:
+            raise ConfigError(f"{where}: '{name}.n' must be 1; set '{name}.samples_per_task' for more samples")
 
 
 _BOUNDS = {"iterations": 0, "aux_frozen_after": 0}  # key -> smallest valid value
@@ -273,59 +259,6 @@ def check_ranges(config: RunConfig, where: str = "config") -> None:
     check(config.rollout.num_workers, 0, "rollout.num_workers")
 
 
-def check_type(value: Any, hint: Any, where: str) -> Any:
-    """`value` if it fits the field's type hint (ints widen to float), else a ConfigError naming the key."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        options = [a for a in args if a is not type(None)]
-        for option in options:
-            try:
-                return check_type(value, option, where)
-            except ConfigError:
-                continue
-        raise ConfigError(f"{where}: expected {_type_name(hint)}, got {value!r}")
-    base = origin or hint
-    if base is Any:
-        return value
-    if base is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if base is float and isinstance(value, str):  # YAML 1.1 reads 1e-5 as a string
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    if base is int and isinstance(value, bool):
-        raise ConfigError(f"{where}: expected an integer, got {value!r}")
-    if isinstance(base, type) and not isinstance(value, base):
-        raise ConfigError(f"{where}: expected {_type_name(hint)}, got {value!r} ({type(value).__name__})")
-    return value
-
-
-def _type_name(hint: Any) -> str:
-    names = {int: "an integer", float: "a number", str: "a string", bool: "true/false", list: "a list",
-             dict: "a mapping"}  # fmt: skip
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        nullable = len(args) < len(typing.get_args(hint))
-        return " or ".join(_type_name(a) for a in args) + (" or null" if nullable else "")
-    return names.get(typing.get_origin(hint) or hint, str(hint))
-
-
-def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
-    """`a.b=1` style override; list items by index (`envs.0.train_limit=8`)."""
-    keys = dotted.split(".")
-    node: Any = data
-    for key in keys[:-1]:
-        node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
-    last = keys[-1]
-    if isinstance(node, list):
-        node[int(last)] = value
-    else:
-        node[last] = value
-
-
 def load_config(path: str | Path | None, overrides: list[str] = (), base: dict | None = None) -> RunConfig:
     return from_dict(load_config_dict(path, overrides, base), str(path or "config"))
 
@@ -344,13 +277,14 @@ def load_config_dict(
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: expected a mapping at the top level")
         data.update(loaded)
-    for item in overrides:
-        if "=" not in item:
-            raise ConfigError(f"override {item!r} must look like key.sub=value")
-        key, raw = item.split("=", 1)
-        set_dotted(data, key.strip(), yaml.safe_load(raw))
+    for key, value in parse_overrides(list(overrides)):
+        set_dotted(data, key, value)
     return data
 
 
 def to_yaml(config: RunConfig) -> str:
-    return yaml.safe_dump(dataclasses.asdict(config), sort_keys=False)
+    return yaml.safe_dump(plain(config), sort_keys=False)
+
+
+# former names, kept for code written against them
+EnvSpec, SamplingSpec, RolloutSpec, LauncherSpec = EnvConfig, SamplingConfig, RolloutConfig, LauncherConfig
