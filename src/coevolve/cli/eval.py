@@ -8,7 +8,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from coevolve.agents.base import SamplingParams, backend_names
+from coevolve.agents.base import SamplingConfig, backend_names
+from coevolve.configtree import add_flags, flag_values
+from coevolve.pipeline.config import RolloutConfig
+
+SAMPLING_FLAGS = ["temperature", "top_p", "max_new_tokens", "seed"]
+ROLLOUT_FLAGS = ["max_concurrent", "num_workers"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -19,15 +24,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="output dir: episodes.jsonl + summary.json")
     parser.add_argument("--limit", type=int, help="first N tasks of the split")
     parser.add_argument("--backend", default="hf", choices=backend_names())
-    parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
-    parser.add_argument("--top-p", type=float, default=1.0)
-    parser.add_argument("--max-new-tokens", type=int, default=512, help="per assistant turn (ETO: 512)")
-    parser.add_argument("--seed", type=int)
+    # decoding and rollout flags from the config classes the run config uses (same defaults: one place)
+    add_flags(parser.add_argument_group("sampling (SamplingConfig)"), SamplingConfig, SAMPLING_FLAGS)
     parser.add_argument(
         "--max-steps", type=int, help="smoke tests: stop episodes after N steps (below the benchmark's caps)"
     )
-    parser.add_argument("--max-concurrent", type=int, default=16, help="live episodes per generation batch")
-    parser.add_argument("--num-workers", type=int, default=2, help="env worker processes (0 = in-process)")
+    add_flags(parser.add_argument_group("rollout (RolloutConfig)"), RolloutConfig, ROLLOUT_FLAGS)
     parser.add_argument(
         "--no-examples", action="store_true", help="drop the in-context example from prompts (SFT'd models)"
     )
@@ -70,9 +72,8 @@ def run(args: argparse.Namespace) -> int:
     from coevolve.evaluation.runner import evaluate
 
     check_model_path(args.model)
-    params = SamplingParams(
-        temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens, seed=args.seed
-    )
+    params = SamplingConfig(**flag_values(args, SAMPLING_FLAGS))
+    rollout = RolloutConfig(**flag_values(args, ROLLOUT_FLAGS))
     summary = evaluate(
         args.model,
         args.env,
@@ -81,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
         limit=args.limit,
         backend=args.backend,
         params=params,
-        max_concurrent=args.max_concurrent,
-        num_workers=args.num_workers,
+        max_concurrent=rollout.max_concurrent,
+        num_workers=rollout.num_workers,
         agent=args.agent,
         data_label=args.data_label,
         data_dir=args.data_dir,

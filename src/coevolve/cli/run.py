@@ -7,8 +7,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from coevolve.pipeline.config import load_config
+from coevolve.configtree import add_flags, flag_values
+from coevolve.pipeline.config import RunConfig, load_config
 from coevolve.pipeline.runner import Pipeline
+
+CONFIG_FLAG = "cfg_"  # dest prefix of the flags generated from RunConfig's scalar keys
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -30,14 +33,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--accept-config-change", action="store_true", help="keep finished stages although the config changed"
     )
-    parser.add_argument("--data-dir", help="folder with local copies of data files (or COEVOLVE_DATA_DIR)")
-    parser.set_defaults(func=run)
+    keys = parser.add_argument_group("config keys (RunConfig; override the file, like --set KEY=VALUE)")
+    parser.set_defaults(func=run, config_flags=add_flags(keys, RunConfig, dest_prefix=CONFIG_FLAG))
+
+
+def flag_overrides(args: argparse.Namespace) -> list[str]:
+    """Generated `--key value` flags as `key=value` overrides (before any --set)."""
+    values = flag_values(args, args.config_flags, CONFIG_FLAG)
+    return [f"{key}={value}" for key, value in values.items()]
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config(args.config, args.overrides)
-    if args.data_dir:
-        config.data_dir = args.data_dir
+    from coevolve.pipeline.validate import preflight
+
+    config = load_config(args.config, [*flag_overrides(args), *args.overrides])
+    preflight(config, where=str(args.config))  # before any model is loaded
     run_dir = Path(args.out or Path("runs") / Path(args.config).stem)
     if (run_dir / "manifest.json").exists() and not (args.resume or args.redo_from):
         raise ValueError(

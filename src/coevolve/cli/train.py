@@ -13,8 +13,10 @@ import os
 import sys
 from pathlib import Path
 
+from coevolve.configtree import add_flags, flag_values
 from coevolve.procs import run_group, watch_launcher_parent
 from coevolve.training.launch import CONFIG_DIR, accelerate_config, launch_command, launched_env  # noqa: F401
+from coevolve.training.settings import DPOConfig, SFTConfig
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +27,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     algo = parser.add_subparsers(dest="algorithm", required=True, metavar="ALGORITHM")
     sft = algo.add_parser("sft", help="behaviour cloning on ETO/IPR SFT files (assistant-only loss)")
     sft.add_argument("--data", nargs="+", required=True, help="ETO/IPR SFT files (JSON list or JSONL)")
-    sft.add_argument("--min-reward", type=float, help="keep trajectories with reward > this (WebShop: 0.7)")
     dpo = algo.add_parser("dpo", help="observation-masked multi-turn DPO (+ NLL) on preference pairs")
     dpo.add_argument("--pairs", nargs="+", required=True, help="PreferencePair JSONL or ETO DPO files")
     dpo.add_argument("--preset", default="eto", choices=["target", "failure", "eto"])
@@ -37,12 +38,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         sub.add_argument("--env", default="unknown", help="environment name stored in the loaded records")
         sub.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                          help="override a setting, e.g. --set epochs=1 --set lora.r=8")  # fmt: skip
-        sub.add_argument("--epochs", type=float)
-        sub.add_argument("--lr", type=float, dest="learning_rate")
-        sub.add_argument("--batch-size", type=int)
-        sub.add_argument("--micro-batch-size", type=int)
-        sub.add_argument("--max-length", type=int)
-        sub.add_argument("--max-steps", type=int)
         sub.add_argument("--lora", action="store_true", help="train a LoRA adapter (PEFT)")
         sub.add_argument("--merge-lora", action=argparse.BooleanOptionalAction, default=True,
                          help="save the adapter merged into the model (default) or as an adapter")  # fmt: skip
@@ -50,12 +45,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         sub.add_argument("--accelerate-config", default="zero3",
                          help="a packaged accelerate config (zero3, fsdp, multi_gpu) or a file")  # fmt: skip
         sub.add_argument("--num-processes", type=int, default=None)
-        sub.set_defaults(func=run)
+    # one flag per setting, generated from the config classes (help and defaults in one place)
+    for sub, cls in ((sft, SFTConfig), (dpo, DPOConfig)):
+        group = sub.add_argument_group(f"settings ({cls.__name__}; also --set KEY=VALUE)")
+        group.add_argument("--lr", dest="setting_learning_rate", type=float, help="same as --learning-rate")
+        sub.set_defaults(func=run, setting_flags=add_flags(group, cls, dest_prefix=SETTING))
+
+
+SETTING = "setting_"  # dest prefix of the generated setting flags
 
 
 def _overrides(args: argparse.Namespace) -> list[str]:
-    flags = ["epochs", "learning_rate", "batch_size", "micro_batch_size", "max_length", "max_steps"]
-    items = [f"{name}={getattr(args, name)}" for name in flags if getattr(args, name) is not None]
+    values = flag_values(args, args.setting_flags, SETTING)
+    items = [f"{name}={value}" for name, value in values.items()]
     if args.lora:
         items += ["lora=true", f"lora.merge={str(args.merge_lora).lower()}"]
     return items + list(args.overrides)
@@ -72,16 +74,16 @@ def run(args: argparse.Namespace) -> int:
     watch_launcher_parent()  # a job launched by a pipeline ends when the pipeline is killed
     if args.launcher == "accelerate" and not os.environ.get("COEVOLVE_LAUNCHED"):
         return relaunch(args, sys.argv[1:])
-    from coevolve.training import DPOSettings, SFTSettings, apply_overrides, train_dpo, train_sft
+    from coevolve.training import apply_overrides, train_dpo, train_sft
     from coevolve.training.data import load_pair_files, load_sft_files
 
     if args.algorithm == "sft":
-        settings = apply_overrides(SFTSettings(min_reward=args.min_reward), _overrides(args))
+        settings = apply_overrides(SFTConfig(), _overrides(args))
         trajs = load_sft_files(args.data, args.env, settings.min_reward)
         log.info("SFT on %d trajectories from %s", len(trajs), ", ".join(args.data))
         out = train_sft(args.model, trajs, args.out, settings)
     else:
-        settings = DPOSettings.preset(args.preset, args.iteration)
+        settings = DPOConfig.preset(args.preset, args.iteration)
         settings = apply_overrides(settings, _overrides(args))
         pairs = load_pair_files(args.pairs, args.env)
         log.info("DPO (%s, iteration %d) on %d pairs", args.preset, args.iteration, len(pairs))
