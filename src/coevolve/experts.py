@@ -8,7 +8,7 @@ recorded (`drop_noops=False` keeps them). Output: JSONL, one ETO SFT record per 
 "conversations", "reward", "env", "split", "actions", "noops", "dropped_noops"}; `noops` is "dropped" or
 "kept"), appended durably, so an interrupted
 run resumes by skipping the ids already in the file. With `workers > 1` each worker process has its own
-env (for ScienceWorld its own JVM); records are still written in task order as they complete.
+env (for a simulator env its own process); records are still written in task order as they complete.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class ExpertCounts:
 
 
 def task_type(task: Task) -> str:
-    """The sub-task a task belongs to (ScienceWorld task name, ...); envs without types give 'all'."""
+    """The sub-task a task belongs to (`Task.meta['task_name']`, ...); envs without types give 'all'."""
     return str(task.meta.get("task_type") or task.meta.get("task_name") or "all")
 
 

@@ -15,7 +15,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "expert", help="write expert trajectories (ETO SFT JSONL) from an env's gold actions"
     )
-    parser.add_argument("env", help="environment name, e.g. sciworld")
+    parser.add_argument("env", help="environment name (`coevolve ls envs`)")
     parser.add_argument("--split", required=True)
     parser.add_argument("--out", required=True, type=Path, help="JSONL file; existing ids are skipped")
     parser.add_argument("--limit", type=int, help="first N tasks of the split (after --per-type)")

@@ -25,8 +25,8 @@ from coevolve.envs.registry import make_env
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("play", help="play actions in an environment, or replay an expert file")
-    parser.add_argument("env", help="environment name, e.g. sciworld")
-    parser.add_argument("--task", help="task id, e.g. 0_21 for ScienceWorld")
+    parser.add_argument("env", help="environment name (`coevolve ls envs`)")
+    parser.add_argument("--task", help="task id as the env lists it")
     parser.add_argument("--split", help="split of the task (default: the first split holding the id)")
     parser.add_argument("--actions", help="file with one action per line, or - for stdin")
     parser.add_argument("--raw", action="store_true", help="lines are JSON strings of full model outputs")

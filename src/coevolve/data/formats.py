@@ -129,7 +129,7 @@ def load_eto_sft(path: str | Path, env: str, split: str = "train") -> list[Traje
 
 
 def filter_by_reward(trajs: Iterable[Trajectory], min_reward: float | None) -> list[Trajectory]:
-    """Keep trajectories with reward strictly above `min_reward` (the paper: WebShop > 0.7)."""
+    """Keep trajectories with reward strictly above `min_reward` (the paper: > 0.7 on one benchmark, `Benchmark.min_expert_reward`)."""
     if min_reward is None:
         return list(trajs)
     return [t for t in trajs if t.reward > min_reward]

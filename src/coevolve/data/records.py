@@ -28,7 +28,7 @@ class RecordError(ValueError):
 
 @dataclass(frozen=True)
 class Task:
-    """One task instance of an environment split. `id` follows ETO/IPR (e.g. ScienceWorld "0_21")."""
+    """One task instance of an environment split. `id` follows ETO/IPR (e.g. "0_21": task type 0, variation 21)."""
 
     env: str
     split: str
@@ -115,7 +115,7 @@ class PreferencePair:
     """A DPO pair. `prompt` = [instruction, "OK", first task turn]; chosen/rejected end on assistant.
 
     `sft_weight` scales the SFT term on the chosen side: 1 for an expert chosen, 0 where the chosen
-    side is not an expert (failure-failure pairs, reversed WebShop pairs) so no failure is imitated.
+    side is not an expert (failure-failure pairs, reversed pairs) so no failure is imitated.
     """
 
     id: str

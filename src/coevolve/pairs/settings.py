@@ -39,7 +39,7 @@ class PairConfig:
             with `sft_weight` 0. When False such rollouts give no pair.
         expert_reward_one_envs (`tuple[str, ...]` or `None`, defaults to `None`):
             Environments whose expert counts as reward 1.0 whatever its record says. `None` asks each
-            benchmark's description (`Benchmark.expert_reward_one`: ETO's rule for ScienceWorld).
+            benchmark's description (`Benchmark.expert_reward_one`, ETO's rule for one benchmark).
 
     Several samples per task and agent:
 

@@ -1,7 +1,7 @@
 """Checks that a run's token caps cover its expert data, done once the experts exist (before training).
 
 A generation cap shorter than the longest expert turn makes the model's turns stop before their
-action (an InterCodeSQL query that never parses); an SFT or DPO `max_length` shorter than an expert
+action (a query that never parses); an SFT or DPO `max_length` shorter than an expert
 episode trains on a cut conversation. Both fail silently at run time, so the run stops here instead,
 naming the benchmark, the task and the turn.
 
