@@ -114,8 +114,6 @@ class RunConfig:
     aux_preset: str = "failure"  # DPO preset of the second agent
     update_order: str = "same_rollouts"  # | failure_first: update pi_f, re-sample it, then train pi_t
     reference: str = "iteration_start"  # | sft: the DPO reference model
-    # dpo: DPO on pairs (sft, eto, coevolve, ...) | rft: SFT on experts + own successes (method rft)
-    target_update: str = "dpo"
     rft: RFTConfig = field(default_factory=RFTConfig)
     # avg_reward of an evaluation: "mean" over every episode (eval_sampling, any samples_per_task), or
     # "best": best_of_n.samples per task, each task's best sample by environment reward (an oracle)
@@ -153,7 +151,6 @@ VALID_CHOICES = {
     "target_pairs": ("eto", "coevolve"),
     "update_order": ("same_rollouts", "failure_first"),
     "reference": ("iteration_start", "sft"),
-    "target_update": ("dpo", "rft"),
     "eval_select": ("mean", "best"),
 }
 RFT_INITS = ("sft", "base", "previous")
