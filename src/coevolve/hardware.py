@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 
 import torch
 
@@ -33,3 +34,10 @@ def cpu_bf16_flags(flags: frozenset[str] | None = None) -> list[str]:
         except (AttributeError, RuntimeError):
             pass
     return found
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1

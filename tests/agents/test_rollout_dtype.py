@@ -26,3 +26,12 @@ def test_policy_records_its_setting(tiny_model_dir, monkeypatch):
         assert policy.setting == {"dtype": "bfloat16", "dtype_reason": "cpu has avx512_bf16", "threads": 1}
     finally:
         policy.close()
+
+
+def test_default_threads_leave_half_the_cores_to_the_envs(tiny_model_dir, monkeypatch):
+    monkeypatch.setattr("coevolve.agents.hf.usable_cores", lambda: 2)
+    before = torch.get_num_threads()
+    policy = make_policy("hf", str(tiny_model_dir), device="cpu", dtype="float32")
+    assert policy.setting["threads"] == 1 == torch.get_num_threads()
+    policy.close()
+    assert torch.get_num_threads() == before

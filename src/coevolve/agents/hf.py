@@ -35,7 +35,7 @@ from coevolve.agents.base import (
 )
 from coevolve.agents.prefix_cache import LayerKV, PrefixCache, common_prefix
 from coevolve.data.records import Message
-from coevolve.hardware import cpu_bf16_flags
+from coevolve.hardware import cpu_bf16_flags, usable_cores
 from coevolve.models import as_dtype, load_causal_lm, load_tokenizer
 
 
@@ -100,12 +100,15 @@ class HFPolicy(Policy):
         cache_tokens: int = 131072,
     ) -> None:
         self._threads_before = torch.get_num_threads()
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        if num_threads is None and self.device.type == "cpu":
+            # Half the cores: the env workers (simulator JVMs) use the rest. On shared CPUs, fewer intra-op
+            # threads than busy cores avoids OpenMP spin contention (measured: a SmolLM2 forward 0.65 s with
+            # 1 thread vs 13-19 s with 2 beside a busy JVM; bench_rollout: 2 threads ~6x slower on 2 cores).
+            num_threads = max(1, usable_cores() // 2)
         if num_threads:
-            # On shared CPUs, fewer intra-op threads than busy cores avoids OpenMP spin contention
-            # (measured: a SmolLM2 forward 0.65 s with 1 thread vs 13-19 s with 2 beside a busy JVM).
             torch.set_num_threads(num_threads)
         self.name = model
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.tokenizer = load_tokenizer(model)
         dtype, reason = rollout_dtype(dtype, self.device)
         self.model = load_causal_lm(model, dtype=dtype, device=self.device).eval()

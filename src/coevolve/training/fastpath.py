@@ -29,16 +29,9 @@ from typing import Any
 
 import torch
 
-from coevolve.hardware import cpu_bf16_flags, cpu_flags  # noqa: F401  (re-exported)
+from coevolve.hardware import cpu_bf16_flags, cpu_flags, usable_cores  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
