@@ -125,6 +125,7 @@ def test_training_stage_records_the_resolved_beta_and_lr(tmp_path, tiny_model_di
         with JsonlWriter(pipeline.pairs_path(k, "target")) as writer:
             writer.write_all(to_dict(_pair(i)) for i in range(2 if k == 1 else 0))
     first = pipeline.train_target(1)
+    assert first.pop("trained_tokens") > 0  # cost accounting (issue 16)
     assert first == {"pairs": 2, "trained": True, "beta": 0.1, "learning_rate": 1e-6, "schedule": "eto"}
     done = json.loads((tmp_path / "run/checkpoints/iter1/target" / DONE_FILE).read_text())
     assert (done["settings"]["beta"], done["settings"]["learning_rate"]) == (0.1, 1e-6)

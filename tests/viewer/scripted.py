@@ -32,5 +32,7 @@ class LadderScript(Policy):
             return "Thought: one more rung.\nAction: climb"
         return "Thought: a rest will do.\nAction: wait"
 
-    def generate(self, conversations: list[list[Message]], params: SamplingParams) -> list[list[Generation]]:
+    def generate(
+        self, conversations: list[list[Message]], params: SamplingParams, seeds=None
+    ) -> list[list[Generation]]:
         return [[Generation(self._turn(c, params), prompt_tokens=len(c))] for c in conversations]

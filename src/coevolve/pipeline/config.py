@@ -37,7 +37,8 @@ class EnvConfig:
     train_limit: int | None = None  # first N training tasks (gold experts that fail are skipped); None = all
     train_per_type: int | None = None  # gold experts: at most N training tasks per task type (before train_limit)
     train_ids: list[str] | None = None  # explicit training task ids (overrides the split order)
-    eval_splits: list[str] = field(default_factory=lambda: ["test"])
+    # evaluation splits; None: the benchmark's report columns (sciworld: seen, unseen; others: test)
+    eval_splits: list[str] | None = None
     eval_limit: int | None = None  # first N tasks of each evaluation split
     eval_ids: dict[str, list[str]] | None = None  # explicit ids per evaluation split
     # "gold": generated from the environment's gold paths; otherwise a data resource name or a path
@@ -50,6 +51,20 @@ class EnvConfig:
     task_filter: dict[str, list[Any]] = field(default_factory=dict)
     # seconds one env step may take before the episode ends with an error (None: the env's default)
     step_timeout: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.eval_splits is None:
+            self.eval_splits = default_eval_splits(self.name)
+
+
+def default_eval_splits(env: str) -> list[str]:
+    """The splits of the benchmark's report columns, or ["test"] for a name no registry knows (yet)."""
+    from coevolve.envs.benchmark import get_benchmark
+
+    try:
+        return [column.split for column in get_benchmark(env).report_columns()]
+    except Exception:  # an env registered later (a plugin) is checked at validation time
+        return ["test"]
 
 
 @dataclass
