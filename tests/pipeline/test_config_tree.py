@@ -21,10 +21,23 @@ BASE = "method: coevolve\nenvs:\n  - name: sciworld\n    eval_splits: [seen, uns
 
 
 @pytest.mark.parametrize("path", RUN_CONFIGS, ids=lambda p: str(p.relative_to(ROOT / "configs")))
-def test_every_run_config_under_configs_validates(path):
+def test_every_run_config_under_configs_validates(path, monkeypatch):
+    # downloads allowed (validation never downloads): a paper config's expert file, absent here, counts
+    # as resolvable because it has a pinned URL; with downloads off it would be refused (next test)
+    monkeypatch.delenv("COEVOLVE_OFFLINE", raising=False)
     config = load_config(path)
     notes = preflight(config, where=str(path))
     assert all(isinstance(n, str) for n in notes)
+
+
+def test_offline_validation_refuses_an_expert_file_it_cannot_get(monkeypatch, tmp_path):
+    from coevolve.data.resources import ResourceMissing
+
+    monkeypatch.setenv("COEVOLVE_OFFLINE", "1")
+    monkeypatch.setenv("COEVOLVE_CACHE_DIR", str(tmp_path))
+    config = load_config(ROOT / "configs" / "paper" / "webshop.yaml", [f"data_dir={tmp_path}"])
+    with pytest.raises(ResourceMissing, match="webshop_sft.json"):
+        preflight(config, where="webshop.yaml")
 
 
 def test_accelerate_configs_are_mappings_accelerate_reads():
