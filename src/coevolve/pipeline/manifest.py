@@ -8,11 +8,12 @@ own files (episodes already in the JSONL, the last training checkpoint).
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from coevolve.data.jsonl import write_json_atomic
 
 
 class ConfigChanged(ValueError):
@@ -44,9 +45,7 @@ class Manifest:
             "fingerprint": self.fingerprint,
             "stages": {name: rec.__dict__ for name, rec in self.stages.items()},
         }
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
-        os.replace(tmp, self.path)
+        write_json_atomic(self.path, data)
 
     def done(self, stage: str) -> bool:
         return stage in self.stages and self.stages[stage].status == "done"
