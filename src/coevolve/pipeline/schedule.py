@@ -18,9 +18,9 @@ closest valid name.
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 from typing import Any
+
+from coevolve.configtree import did_you_mean, field_names
 
 SCHEDULES = ("eto", "constant")
 SCHEDULED = ("beta", "learning_rate")
@@ -31,14 +31,8 @@ class ScheduleError(ValueError):
     pass
 
 
-def _fields(cls: type) -> list[str]:
-    return [f.name for f in dataclasses.fields(cls)]
-
-
 def _unknown(key: str, valid: list[str], where: str) -> ScheduleError:
-    close = difflib.get_close_matches(key, valid, n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else f"; valid: {sorted(valid)}"
-    return ScheduleError(f"{where}: unknown setting '{key}'{hint}")
+    return ScheduleError(f"{where}: unknown setting '{key}'{did_you_mean(key, valid)}")
 
 
 def check_settings(values: Any, cls: type, where: str, extra: tuple[str, ...] = ()) -> None:
@@ -47,8 +41,8 @@ def check_settings(values: Any, cls: type, where: str, extra: tuple[str, ...] = 
 
     if not isinstance(values, dict):
         raise ScheduleError(f"{where}: expected a mapping, got {type(values).__name__}")
-    valid = [*_fields(cls), *extra]
-    lora_fields = _fields(LoraSettings)
+    valid = [*field_names(cls), *extra]
+    lora_fields = field_names(LoraSettings)
     for key, value in values.items():
         key = str(key)
         if key.startswith("lora."):
