@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import random
 import re
 import statistics
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from coevolve.data.jsonl import pair_file, trajectory_file
 from coevolve.data.records import PreferencePair, Trajectory
 from coevolve.evaluation.analysis import agent_stats
 from coevolve.evaluation.report import _load_config, load_costs, report_columns
+from coevolve.evaluation.summary import mean_ci
 from coevolve.pairs import HARD_NEGATIVE_MIN, has_reward
 
 log = logging.getLogger(__name__)
@@ -45,16 +45,12 @@ def band(reward: float, end_reason: str) -> str:
     return "hard_negative" if reward >= HARD_NEGATIVE_MIN else "failure"
 
 
-def bootstrap_ci(values: list[float], resamples: int = 1000, level: float = 0.95, seed: int = 0):
-    """Percentile bootstrap CI of the mean, (low, high); None for fewer than two values."""
+def bootstrap_ci(values: list[float], resamples: int = 2000, level: float = 0.95, seed: int = 0):
+    """Percentile bootstrap CI of the mean (`summary.mean_ci`, as the summaries and the report), (low, high);
+    None for fewer than two values."""
     if len(values) < 2:
         return None
-    rng = random.Random(seed)
-    n = len(values)
-    means = sorted(statistics.fmean(rng.choices(values, k=n)) for _ in range(resamples))
-    lo = means[int((1 - level) / 2 * resamples)]
-    hi = means[min(resamples - 1, int((1 + level) / 2 * resamples))]
-    return lo, hi
+    return mean_ci(values, level, resamples, seed)
 
 
 # ------------------------------------------------------------------ episodes
@@ -238,9 +234,7 @@ def _summaries(run: Path) -> dict[int, dict[str, dict[str, Any]]]:
     for k, folder in _iter_dirs(run / "eval"):
         for file in sorted(folder.glob("*/summary.json")):
             summary = json.loads(file.read_text())
-            episodes = file.parent / "episodes.jsonl"
-            rewards = [t.reward for t in trajectory_file(episodes).read()] if episodes.exists() else []
-            ci = bootstrap_ci([100.0 * r for r in rewards if math.isfinite(r)])
+            ci = summary.get("avg_reward_ci") or _episodes_ci(file.parent / "episodes.jsonl")
             out.setdefault(k, {})[file.parent.name] = {
                 "avg_reward": summary.get("avg_reward"),
                 "ci": list(ci) if ci else None,
@@ -249,6 +243,12 @@ def _summaries(run: Path) -> dict[int, dict[str, dict[str, Any]]]:
                 "data": summary.get("data", "official"),
             }
     return out
+
+
+def _episodes_ci(episodes: Path) -> tuple[float, float] | None:
+    """The CI from the episodes, for summaries written before they carried `avg_reward_ci`."""
+    rewards = [t.reward for t in trajectory_file(episodes).read()] if episodes.exists() else []
+    return bootstrap_ci([100.0 * r for r in rewards if math.isfinite(r)])
 
 
 def results(evals: dict[int, dict[str, dict[str, Any]]]) -> dict[str, Any]:
