@@ -26,7 +26,7 @@ from coevolve.data.records import PreferencePair, Trajectory
 from coevolve.evaluation.analysis import agent_stats
 from coevolve.evaluation.report import _load_config, load_costs, report_columns
 from coevolve.evaluation.summary import mean_ci
-from coevolve.pairs import HARD_NEGATIVE_MIN, has_reward
+from coevolve.pairs import HARD_NEGATIVE_MIN, has_reward, is_hard_negative
 
 log = logging.getLogger(__name__)
 
@@ -292,7 +292,7 @@ def pair_counts(pairs: dict[tuple[int, str], list[PreferencePair]]) -> list[dict
         kinds: dict[str, int] = {}
         for p in items:
             kinds[p.kind] = kinds.get(p.kind, 0) + 1
-        hard = sum(HARD_NEGATIVE_MIN <= p.rejected_reward < 1.0 for p in items)
+        hard = sum(is_hard_negative(p.rejected_reward) for p in items)
         out.append({"iter": k, "set": which, "pairs": len(items), "kinds": kinds,
                     "hard_negative": hard / len(items) if items else None})  # fmt: skip
     return out
