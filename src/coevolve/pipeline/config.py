@@ -37,6 +37,10 @@ class EnvConfig:
     train_limit: int | None = None  # first N training tasks (gold experts that fail are skipped); None = all
     train_per_type: int | None = None  # gold experts: at most N training tasks per task type (before train_limit)
     train_ids: list[str] | None = None  # explicit training task ids (overrides the split order)
+    # exploration: the first N tasks per task type / in all of the training tasks with an expert, every
+    # iteration (None: every one, as in the paper); a small CPU run explores a slice of what SFT saw
+    explore_per_type: int | None = None
+    explore_limit: int | None = None
     # evaluation splits; None: the benchmark's report columns (sciworld: seen, unseen; others: test)
     eval_splits: list[str] | None = None
     eval_limit: int | None = None  # first N tasks of each evaluation split
@@ -242,7 +246,9 @@ def check_sections(config: RunConfig, where: str = "config") -> None:
 
 
 _BOUNDS = {"iterations": 0, "aux_frozen_after": 0}  # key -> smallest valid value
-_ENV_BOUNDS = {"train_limit": 1, "eval_limit": 1, "train_per_type": 1}
+_ENV_BOUNDS = {
+    "train_limit": 1, "eval_limit": 1, "train_per_type": 1, "explore_per_type": 1, "explore_limit": 1
+}  # fmt: skip
 _SAMPLING_BOUNDS = {"samples_per_task": 1, "max_new_tokens": 1}
 
 

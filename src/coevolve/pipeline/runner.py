@@ -204,10 +204,14 @@ class Pipeline:
         return next(s for s in self.config.envs if s.name == env)
 
     def train_tasks(self, env: str) -> list[Task]:
-        """Training tasks that have an expert (ETO explores exactly those)."""
+        """Training tasks that have an expert (ETO explores exactly those), cut to the config's
+        exploration slice (`explore_per_type`, `explore_limit`; all of them by default)."""
+        from coevolve.experts import select_tasks
+
         experts = self.experts(env)
         spec = self.env_spec(env)
-        return [t for t in self.tasks(env, spec.train_split) if t.id in experts]
+        tasks = [t for t in self.tasks(env, spec.train_split) if t.id in experts]
+        return select_tasks(tasks, spec.explore_limit, spec.explore_per_type)
 
     def eval_tasks(self, env: str, split: str) -> list[Task]:
         spec = self.env_spec(env)
