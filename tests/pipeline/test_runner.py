@@ -119,3 +119,23 @@ def test_edited_finished_stage_is_refused(tmp_path, tiny_model_dir):
     Pipeline(edited, run_dir).run(redo_from="sft")
     done = json.loads((run_dir / "checkpoints/sft/training_done.json").read_text())
     assert done["settings"]["learning_rate"] == 0.5
+
+
+@pytest.mark.parametrize(
+    ("slice_", "expected"),
+    [({}, ["1", "2", "3"]), ({"explore_limit": 2}, ["1", "2"]), ({"explore_per_type": 1}, ["1"])],
+)
+def test_exploration_slice_of_the_tasks_with_experts(tmp_path, slice_, expected):
+    data = _config("eto")
+    data["envs"] = [{**data["envs"][0], **slice_}]
+    pipeline = Pipeline(from_dict(data), tmp_path / "run")
+    pipeline.make_experts()  # gold experts for all three training tasks
+    assert len(pipeline.experts("ladder")) == 3
+    assert [t.id for t in pipeline.train_tasks("ladder")] == expected
+
+
+def test_exploration_slice_must_be_positive():
+    data = _config("eto")
+    data["envs"] = [{**data["envs"][0], "explore_limit": 0}]
+    with pytest.raises(Exception, match="explore_limit"):
+        from_dict(data)
