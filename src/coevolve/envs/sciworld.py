@@ -321,6 +321,8 @@ BENCHMARK = register_benchmark(
             "env": {
                 "name": "sciworld",
                 "train_per_type": 40,
+                # explore 10 of each type's 40 per iteration: one wave of 30 concurrent episodes
+                "explore_per_type": 10,
                 "eval_splits": ["seen", "unseen"],
                 "task_filter": {"task_name": SHORT_TASK_TYPES},
             },
