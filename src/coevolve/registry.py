@@ -5,12 +5,12 @@ object under a name with a decorator; a name may also point at the module that r
 first use, so a command that needs one environment does not start the others' dependencies (Java, MySQL
 drivers, vLLM). Unknown names raise `UnknownName` listing the valid ones and the closest match.
 
-    ENVS = Registry("environment", lazy={"sciworld": "coevolve.envs.sciworld"})
+    ENVS = Registry("environment", lazy={"maze": "my_package.maze"})
 
-    @ENVS.register("sciworld")
-    class SciWorldEnv(Env): ...
+    @ENVS.register("maze")
+    class MazeEnv(Env): ...
 
-    ENVS.get("sciworld")  # imports coevolve.envs.sciworld on first use
+    ENVS.get("maze")  # imports my_package.maze on first use
 """
 
 from __future__ import annotations

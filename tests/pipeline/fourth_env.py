@@ -13,6 +13,7 @@ env's `task_turn_key` says so, and the pairs ask the description for that rule.
 from __future__ import annotations
 
 from coevolve.data.records import Message, Task
+from coevolve.data.resources import Resource
 from coevolve.envs.base import Env, ExpertStep, StepResult
 from coevolve.envs.benchmark import Benchmark, Column, Service, register_benchmark
 from coevolve.envs.prompts import PromptTemplate
@@ -95,6 +96,7 @@ BENCHMARK = register_benchmark(
         data=lambda kwargs, data_dir: ("sample", "three relay tasks per split"),
         task_list=lambda split, data_dir, kwargs: relay_tasks(split),
         prompt_loader=lambda data_dir, kwargs: relay_prompt(),
+        resources=(Resource("relay/tasks.json", url=None, sha256=None, source="the relay's own tasks"),),
     )
 )
 

@@ -46,6 +46,21 @@ def test_service_starts_unless_the_user_runs_their_own(monkeypatch):
     assert service.ensure() is None and fourth_env.STARTED == ["start"]
 
 
+def test_service_command_and_data_files_come_from_the_description(capsys, monkeypatch):
+    from coevolve.cli import main
+    from coevolve.data import resources
+
+    monkeypatch.delenv("RELAY_URL", raising=False)
+    fourth_env.STARTED.clear()
+    assert main(["service", "start", "relay"]) == 0 and fourth_env.STARTED == ["start"]
+    assert "relay server started" in capsys.readouterr().out
+    assert main(["service", "status", "relay"]) == 2  # declares no command: it can only be started
+    assert "can only be started" in capsys.readouterr().out
+    assert main(["service", "start", "relai"]) == 2
+    assert "did you mean 'relay'" in capsys.readouterr().err
+    assert resources.get_resource("relay/tasks.json").source == "the relay's own tasks"
+
+
 def _experts(tmp_path):
     out = tmp_path / "experts.jsonl"
     generator = ExpertGenerator(ExpertConfig("relay", "test", out), fourth_env.RelayEnv())

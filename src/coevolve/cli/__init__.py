@@ -62,21 +62,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-# pymysql errors a user fixes (server down, wrong password, unknown database), by MySQL error code
-DB_USER_CODES = {1044, 1045, 1049, 2002, 2003, 2005, 2013}
-
-
 def is_user_error(exc: BaseException) -> bool:
     """Bad input or a setup problem the message explains (never a bug: those keep their traceback).
 
-    Database errors are recognised without importing the driver for commands that do not use it.
+    A benchmark's service client errors (a database server down) are recognised by the services of the
+    benchmarks already imported: a command that never loaded one cannot raise its errors.
     """
     if isinstance(exc, USER_ERRORS):
         return True
-    pymysql = sys.modules.get("pymysql")
-    if pymysql is not None and isinstance(exc, pymysql.err.OperationalError):
-        return bool(exc.args) and exc.args[0] in DB_USER_CODES
-    return False
+    from coevolve.envs.benchmark import benchmarks
+
+    services = [b.service for b in benchmarks(loaded_only=True) if b.service is not None]
+    return any(s.user_error is not None and s.user_error(exc) for s in services)
 
 
 if __name__ == "__main__":

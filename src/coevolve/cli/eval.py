@@ -19,8 +19,8 @@ ROLLOUT_FLAGS = ["max_concurrent", "num_workers"]
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("eval", help="evaluate a model on an environment split")
     parser.add_argument("--model", required=True, help="alias (smollm2-135m), checkpoint dir or hub id")
-    parser.add_argument("--env", required=True, help="environment name, e.g. sciworld")
-    parser.add_argument("--split", required=True, help="split, e.g. unseen")
+    parser.add_argument("--env", required=True, help="environment name (`coevolve ls envs`)")
+    parser.add_argument("--split", required=True, help="split of that environment (`coevolve ls envs`)")
     parser.add_argument("--out", required=True, help="output dir: episodes.jsonl + summary.json")
     parser.add_argument("--limit", type=int, help="first N tasks of the split")
     parser.add_argument("--backend", default="hf", choices=backend_names())

@@ -4,7 +4,8 @@ Pairs, the report, the evaluation runner, the demo and the CLI ask this descript
 benchmark names: its display name, report columns (one per evaluation split, e.g. seen/unseen), metric,
 how an expert's task turn relates to the env's first turn (the env class's `task_turn_difference`),
 the expert reward rule (ETO counts a ScienceWorld expert as 1.0; the paper keeps WebShop experts above
-0.7), the outside service it needs and how to start it, its data label, and its tasks and prompt read
+0.7), the outside service it needs and how to start, stop and inspect it (`coevolve service`), its
+upstream data files (`coevolve data`), its data label, and its tasks and prompt read
 without starting a simulator or opening a database connection.
 
 An env module registers its description next to its class (`register_benchmark(Benchmark(...))`);
@@ -17,6 +18,7 @@ and splits; the harness asks it).
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from coevolve.data.records import Task
+from coevolve.data.resources import Resource, register_resource
 from coevolve.envs.base import Env, UnknownName
 from coevolve.envs.prompts import PromptTemplate
 from coevolve.envs.registry import ENV_MODULES, check_kwargs, get_env_class, make_env
@@ -47,12 +50,21 @@ class Service:
 
     `start()` is idempotent and returns a line saying what it did ("started ..." / "already running").
     When `external_env_var` is set in the environment the user runs their own server: nothing starts.
+    `coevolve service start|stop|status NAME` runs `command(args)` with the options `add_arguments`
+    declares (`args.action` is the action); without a `command` it can only start. `kind` groups
+    services under a short command (`coevolve db ...` runs every service of kind "database").
+    `user_error(exc)` tells the CLI that an exception of the service's client (server down, wrong
+    password) is a setup problem to print in one line, not a bug to show with a traceback.
     """
 
     name: str
     start: Callable[[], str]
     external_env_var: str | None = None
-    how_to_start: str = ""  # a command line for the README/CLI, e.g. "coevolve db start"
+    how_to_start: str = ""  # a command line for the README/CLI, e.g. "coevolve service start NAME"
+    kind: str = ""  # "database": `coevolve db` is a short form of `coevolve service` for it
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+    command: Callable[[argparse.Namespace], int] | None = None
+    user_error: Callable[[BaseException], bool] | None = None
 
     def ensure(self) -> str | None:
         """Start the service unless the user points at their own; the status line, or None."""
@@ -85,6 +97,8 @@ class Benchmark:
     # (data_dir, env_kwargs) -> the prompt, its `prompt_set` filled; None: a throwaway instance gives it
     prompt_loader: Callable[[DataDir, Kwargs], PromptTemplate] | None = None
     demo: dict[str, Any] = field(default_factory=dict)  # `coevolve demo --env NAME` sizing; {} = none
+    # its upstream data files (split lists, prompts, expert files, catalogues): `coevolve data` lists them
+    resources: tuple[Resource, ...] = ()
 
     # ------------------------------------------------------------ the env behind it
 
@@ -147,7 +161,10 @@ BENCHMARKS: Registry[Benchmark] = Registry("benchmark", lazy=ENV_MODULES)
 
 
 def register_benchmark(benchmark: Benchmark) -> Benchmark:
-    """Register an env's description (call it in the env's module, next to `@register_env`)."""
+    """Register an env's description and its data resources (call it in the env's module, next to
+    `@register_env`)."""
+    for resource in benchmark.resources:
+        register_resource(resource)
     return BENCHMARKS.register(benchmark.name, benchmark)
 
 

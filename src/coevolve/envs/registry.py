@@ -4,7 +4,9 @@ command that needs one environment does not start the others' dependencies (Java
 from __future__ import annotations
 
 import difflib
+import importlib
 import inspect
+import logging
 from typing import Any
 
 from coevolve.envs.base import Env, UnknownName
@@ -17,6 +19,20 @@ ENV_MODULES: dict[str, str] = {
     "sciworld": "coevolve.envs.sciworld",
     "intercode_sql": "coevolve.envs.intercode_sql",
 }
+
+
+log = logging.getLogger(__name__)
+
+
+def import_env_modules() -> None:
+    """Import every benchmark module: each registers its env, its description and its data resources
+    (`data.resources.CATALOGUE_PROVIDERS` calls this). A module whose optional dependency is missing
+    is skipped (its resources are then unknown, as its env is)."""
+    for module in ENV_MODULES.values():
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            log.debug("%s not imported: %s", module, exc)
 
 
 def _set_name(name: str, cls: type[Env]) -> None:

@@ -35,6 +35,7 @@ from coevolve.envs.base import Env, EnvError, ExpertStep, StepResult
 from coevolve.envs.benchmark import Benchmark, Column, register_benchmark
 from coevolve.envs.prompts import EMBEDDED, PromptTemplate, choose_prompt_set, load_prompts
 from coevolve.envs.registry import register_env
+from coevolve.envs.sciworld_resources import RESOURCES
 
 log = logging.getLogger(__name__)
 # py4j logs every failed call of a dead JVM with a traceback; we raise EnvError for it instead.
@@ -42,7 +43,7 @@ logging.getLogger("py4j").setLevel(logging.CRITICAL)
 logging.getLogger("scienceworld").setLevel(logging.WARNING)  # it logs every load() at INFO
 
 # ETO's split lists, step caps and task ids are lists of numbers and names that ship with the package
-# (data/resources.py PACKAGED), so these splits are ETO's even offline.
+# (sciworld_resources.py, data/upstream/), so these splits are ETO's even offline.
 SPLIT_FILES = {
     "train": "eto/sciworld/train_indices.json",
     "seen": "eto/sciworld/dev_indices.json",  # ETO's dev split
@@ -314,6 +315,7 @@ BENCHMARK = register_benchmark(
         data=_benchmark_data,
         task_list=_benchmark_tasks,
         prompt_loader=_benchmark_prompt,
+        resources=RESOURCES,
         # the demo: the three `find` task types, 40 gold experts each, all 30 seen + 30 unseen variations
         demo={
             # `coevolve demo` without --env. Measured SFT: 73.1 unseen on 120 experts (issue 13), 48.9 on 60 (README)

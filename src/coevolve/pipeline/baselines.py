@@ -2,8 +2,8 @@
 
 RFT (rejection-sampling fine-tuning; Yuan et al. 2023, as a baseline in ETO's Table 2 and the paper's
 v5 tables). Each iteration k the target of iteration k-1 samples `rft.samples_per_task` episodes per
-training task at `rft.temperature`; episodes scoring >= `rft.success_threshold` (1.0: success; WebShop's
-expert files use 0.7 as their cut) are kept, and the target is fine-tuned (SFT, the config's `sft`
+training task at `rft.temperature`; episodes scoring >= `rft.success_threshold` (1.0: success; partial-credit
+benchmarks' expert files use e.g. 0.7 as their cut) are kept, and the target is fine-tuned (SFT, the config's `sft`
 settings) on the experts + every success kept so far (iterations 1..k). Our reading of the papers,
 which give no more detail: each iteration fine-tunes the SFT model (`rft.init: sft`) on the growing set,
 so iteration k's model differs from iteration k-1's only by the successes it gained; `rft.init: base`

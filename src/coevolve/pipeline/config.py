@@ -41,14 +41,14 @@ class EnvConfig:
     # iteration (None: every one, as in the paper); a small CPU run explores a slice of what SFT saw
     explore_per_type: int | None = None
     explore_limit: int | None = None
-    # evaluation splits; None: the benchmark's report columns (sciworld: seen, unseen; others: test)
+    # evaluation splits; None: the splits of the benchmark's report columns (its `Benchmark.columns`)
     eval_splits: list[str] | None = None
     eval_limit: int | None = None  # first N tasks of each evaluation split
     eval_ids: dict[str, list[str]] | None = None  # explicit ids per evaluation split
     # "gold": generated from the environment's gold paths; otherwise a data resource name or a path
     # of an ETO/IPR SFT file (JSON list or JSONL).
     experts: str = "gold"
-    min_expert_reward: float | None = None  # keep experts with reward strictly above (WebShop: 0.7)
+    min_expert_reward: float | None = None  # keep experts with reward strictly above (None: the benchmark's rule)
     drop_noops: bool = True  # generated ("gold") experts leave out steps the env reports as no-ops
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     # keep only tasks whose Task.meta[key] is one of the values, e.g. {"task_name": [...]} (all splits)
@@ -96,7 +96,7 @@ class RFTConfig:
     """Rejection-sampling fine-tuning (method `rft`, pipeline/baselines.py): which of the target's own
     rollouts join the experts, and which model each iteration's SFT starts from."""
 
-    success_threshold: float = 1.0  # keep rollouts with reward >= this (1.0: success; WebShop e.g. 0.7)
+    success_threshold: float = 1.0  # keep rollouts with reward >= this (1.0: success; e.g. 0.7 for partial-credit rewards)
     init: str = "sft"  # sft | base | previous: the model each iteration fine-tunes on experts + successes
     distinct: bool = True  # per task, keep a success only if its assistant turns differ from those kept
     max_per_task: int | None = None  # at most this many own successes per task (all iterations); None = all
@@ -121,7 +121,7 @@ class RunConfig:
     method: str = "coevolve"  # sft | eto | coevolve | frozen-failure | positive-agent (pipeline/methods.py)
     base_model: str = "smollm2-135m"  # hub id, checkpoint dir, or an alias (smollm2-135m)
     envs: list[EnvConfig] = field(default_factory=list)  # the benchmarks (one entry each)
-    iterations: int = 3  # K: 3 for WebShop/ScienceWorld, 5 for InterCodeSQL in the paper
+    iterations: int = 3  # K: 3 or 5 per benchmark in the paper (configs/paper/)
     seed: int = 0  # base of every derived seed (sampling requests per agent and iteration)
     data_dir: str | None = None  # folder with local copies of data resources (or COEVOLVE_DATA_DIR)
 

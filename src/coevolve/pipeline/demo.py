@@ -9,7 +9,7 @@ sample data is labelled accordingly in the report (the data label of its descrip
 Sizing (2-core CPU, where training SmolLM2-135M is the bottleneck):
 - Each benchmark's slice (env spec, generation cap, training max_length, quick shrink) is its
   description's `demo` entry (envs/); the default one is sized so that every evaluation column has 30
-  episodes and a 95 % CI (ScienceWorld: 120 experts; 60 gave an SFT model of only 48.9 unseen, README).
+  episodes and a 95 % CI (the default's 120 experts; 60 gave an SFT model of only 48.9 unseen, README).
 - One iteration (K = 1) that explores a slice of the training tasks (the description's
   `explore_per_type`; ScienceWorld: 10 per type, 30 episodes per agent); the failure agent still trains (its
   pairs come from the iteration's rollouts). Exploring all 120 took ~15 min per agent: over the budget.

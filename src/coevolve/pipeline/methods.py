@@ -40,7 +40,7 @@ METHODS: dict[str, dict[str, Any]] = {
 
 
 # Keys a method fixes whatever the config says (an `sft` run has no iterations, so that
-# `coevolve run configs/paper/webshop.yaml --set method=sft` is the SFT baseline of that config).
+# `coevolve run configs/paper/<benchmark>.yaml --set method=sft` is the SFT baseline of that config).
 FORCED: dict[str, dict[str, Any]] = {"sft": {"iterations": 0, "aux_agent": "none"}}
 
 

@@ -102,10 +102,12 @@ HEADER = """\
 def defaults_yaml() -> str:
     """configs/defaults.yaml: a valid config (one example env) documenting every key."""
     from coevolve.configtree import describe, field_help, field_names, yaml_scalar
+    from coevolve.envs.registry import env_names
     from coevolve.pairs.settings import PairConfig
     from coevolve.training.settings import DPOConfig, SFTConfig
 
-    config, helps = RunConfig(envs=[EnvConfig(name="intercode_sql")]), field_help(RunConfig)
+    example = env_names()[0]  # the first registered benchmark, as an example entry
+    config, helps = RunConfig(envs=[EnvConfig(name=example)]), field_help(RunConfig)
     overrides = {"sft": [SFTConfig()], "pairs": [PairConfig()], "dpo": [DPOConfig()]}
     lines = HEADER.splitlines()
     for name in field_names(RunConfig):

@@ -79,7 +79,7 @@ class SFTConfig(TrainConfig):
     """Behaviour cloning on expert trajectories (paper appendix B: 3 epochs, batch 48, lr 1e-5, 3 % warmup,
     cosine). Loss on assistant turns only."""
 
-    min_reward: float | None = None  # keep trajectories with reward > min_reward (WebShop: 0.7)
+    min_reward: float | None = None  # keep trajectories with reward > min_reward (e.g. 0.7)
     packing: bool = False  # pack several conversations into one row
 
 

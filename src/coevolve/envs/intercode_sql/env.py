@@ -19,7 +19,8 @@ from typing import Any
 from coevolve.data.records import Task
 from coevolve.envs.base import Env, ExpertStep, StepResult
 from coevolve.envs.benchmark import Benchmark, Column, Service, register_benchmark
-from coevolve.envs.intercode_sql import actions
+from coevolve.envs.intercode_sql import actions, service
+from coevolve.envs.intercode_sql.resources import RESOURCES
 from coevolve.envs.intercode_sql.reward import intercode_reward
 from coevolve.envs.intercode_sql.server import DB_URL_ENV, DbUrl, MariaDBServer
 from coevolve.envs.intercode_sql.session import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, SqlOutput, SqlSession
@@ -232,11 +233,19 @@ BENCHMARK = register_benchmark(
         results_table=True,
         metric="average reward (InterCode's row overlap x Kendall tau of the submitted result, 0-1) x100",
         service=Service(
-            "MariaDB", _start_server, external_env_var=DB_URL_ENV, how_to_start="coevolve db start"
+            "MariaDB",
+            _start_server,
+            external_env_var=DB_URL_ENV,
+            how_to_start="coevolve db start",
+            kind="database",
+            add_arguments=service.add_arguments,
+            command=service.run,
+            user_error=service.is_user_error,
         ),
         data=_benchmark_data,
         task_list=_benchmark_tasks,
         prompt_loader=_benchmark_prompt,
+        resources=RESOURCES,
         demo={
             "env": {"name": "intercode_sql", "train_limit": 100, "eval_splits": ["test"], "eval_limit": 30},
             "quick": {"train_limit": 4, "eval_limit": 3},

@@ -32,6 +32,7 @@ from coevolve.envs.webshop import generate
 from coevolve.envs.webshop.catalogue import Catalogue, iter_json_array, source_key
 from coevolve.envs.webshop.engine import BUY, PER_PAGE, Engine
 from coevolve.envs.webshop.goals import human_goals
+from coevolve.envs.webshop.resources import RESOURCES
 from coevolve.envs.webshop.reward import load_tagger
 
 OBS_PREFIX = "Observation:\n"
@@ -317,6 +318,7 @@ BENCHMARK = register_benchmark(
         data=_benchmark_data,
         task_list=_benchmark_tasks,
         prompt_loader=_benchmark_prompt,
+        resources=RESOURCES,
         demo={
             "env": {"name": "webshop", "train_limit": 100, "eval_splits": ["test"], "eval_limit": 30},
             "quick": {"train_limit": 4, "eval_limit": 3},

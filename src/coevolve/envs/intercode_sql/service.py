@@ -1,4 +1,9 @@
-"""`coevolve db start|stop|status`: the MariaDB server holding InterCode's Spider databases."""
+"""InterCodeSQL's service: start, stop or inspect the MariaDB server holding InterCode's Spider databases.
+
+`coevolve service start|stop|status intercode_sql` (alias `coevolve db start|stop|status`, the service's
+kind being "database") parses the options below with `add_arguments` and calls `run`. With `--db-url` /
+COEVOLVE_DB_URL the user's own server is only checked (reachable, read-only account), never started.
+"""
 
 from __future__ import annotations
 
@@ -20,9 +25,8 @@ from coevolve.envs.intercode_sql.server import (
 )
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("db", help="start, stop or inspect the InterCodeSQL database server")
-    parser.add_argument("action", choices=["start", "stop", "status"])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The service command's options (after `coevolve service ACTION intercode_sql` / `coevolve db ACTION`)."""
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"loopback port (default {DEFAULT_PORT})"
     )
@@ -32,7 +36,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help=f"use an existing server instead, mysql://user:pass@host:port (or {DB_URL_ENV}); "
         "start/stop then only check it",
     )
-    parser.set_defaults(func=run)
+
+
+# pymysql errors a user fixes (server down, wrong password, unknown database), by MySQL error code
+DB_USER_CODES = {1044, 1045, 1049, 2002, 2003, 2005, 2013}
+
+
+def is_user_error(exc: BaseException) -> bool:
+    """A driver error the message explains (server down, wrong password, unknown database)."""
+    return isinstance(exc, pymysql.err.OperationalError) and bool(exc.args) and exc.args[0] in DB_USER_CODES
 
 
 def _check_external(url: DbUrl) -> int:
