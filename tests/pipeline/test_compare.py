@@ -72,3 +72,37 @@ def test_cli_check_validates_every_method(tmp_path, capsys):
     assert "sft: ok" in out and "eto: ok" in out and "coevolve: ok" in out
     assert main(["compare", str(config), "--methods", "eto,nope", "--check"]) == 2
     assert "unknown method" in capsys.readouterr().err
+
+
+def test_cli_runs_the_run_preflight_for_every_method_before_any_compute(tmp_path, capsys):
+    # an env_kwargs typo passes load_config; `coevolve run`'s preflight refuses it, so must compare
+    config = tmp_path / "c.yaml"
+    data = _config("coevolve")
+    data["envs"][0]["env_kwargs"] = {"data_dri": "x"}
+    config.write_text(json.dumps(data))
+    out = tmp_path / "o"
+    assert main(["compare", str(config), "--methods", "eto", "--out", str(out)]) == 2
+    assert "did you mean 'data_dir'" in capsys.readouterr().err
+    assert not out.exists()  # nothing ran, nothing was written
+
+
+def test_preflight_checks_every_methods_caps_against_the_shared_experts(tmp_path, tiny_model_dir):
+    from coevolve.pipeline.compare import preflight_comparison
+    from coevolve.pipeline.runner import Pipeline
+
+    data = _config("coevolve", str(tiny_model_dir), iterations=1, check_token_caps=True)
+    data["eval_sampling"] = data["target_sampling"] = data["aux_sampling"] = {"max_new_tokens": 64}
+    data["sft"]["max_length"] = data["dpo"]["max_length"] = 2048
+    out = tmp_path / "cmp"
+    # before OUT/sft exists its checkpoint and experts are not checked as files; caps wait for the experts
+    notes = preflight_comparison(comparison_configs(data, out, ["sft", "eto"]), out)
+    assert any("token caps: checked once" in n for n in notes)
+    sft = comparison_configs(data, out, ["sft"])["sft"]
+    Pipeline(sft, out / "sft").make_experts()  # the shared run's experts stage
+    assert "token caps cover the experts" in preflight_comparison(comparison_configs(data, out, ["eto"]), out)
+    # eto's exploration cap is shorter than an expert turn: found now, not after the shared SFT
+    short = {**data, "target_sampling": {"max_new_tokens": 4}}
+    with pytest.raises(
+        ConfigError, match=r"(?s)\[method eto\]: token caps.*target_sampling.max_new_tokens = 4"
+    ):
+        preflight_comparison(comparison_configs(short, out, ["sft", "eto"]), out)

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 from rich.console import Console
 
-from coevolve.pipeline.compare import PAPER_METHODS, comparison_configs, run_comparison
+from coevolve.pipeline.compare import PAPER_METHODS, comparison_configs, preflight_comparison, run_comparison
 from coevolve.pipeline.config import load_config_dict
 
 
@@ -50,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or Path("runs") / f"{Path(args.config).stem}-compare")
     configs = comparison_configs(data, out, methods, str(args.config))
     console = Console()
+    for note in preflight_comparison(configs, out, str(args.config)):  # as `coevolve run`: before compute
+        console.print(f"note: {note}")
     if args.check:
         for method, config in configs.items():
             console.print(

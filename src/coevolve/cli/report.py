@@ -19,11 +19,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from coevolve.evaluation.report import write_report  # matplotlib only when the command runs
+    from coevolve.pipeline.layout import RunLayout
 
     out = (
         Path(args.out)
         if args.out
-        else (Path(args.runs[0]) / "report" if len(args.runs) == 1 else Path("report"))
+        else (RunLayout(args.runs[0]).report_dir() if len(args.runs) == 1 else Path("report"))
     )
     path = write_report(args.runs, out)
     print(f"report written to {path}")

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from coevolve.configtree import add_flags, flag_values
 from coevolve.pipeline.config import RunConfig, load_config
+from coevolve.pipeline.layout import RunLayout
 from coevolve.pipeline.runner import Pipeline
 
 CONFIG_FLAG = "cfg_"  # dest prefix of the flags generated from RunConfig's scalar keys
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, [*flag_overrides(args), *args.overrides])
     preflight(config, where=str(args.config))  # before any model is loaded
     run_dir = Path(args.out or Path("runs") / Path(args.config).stem)
-    if (run_dir / "manifest.json").exists() and not (args.resume or args.redo_from):
+    if RunLayout(run_dir).manifest.exists() and not (args.resume or args.redo_from):
         raise ValueError(
             f"{run_dir} already holds a run; pass --resume to continue it or choose another --out"
         )

@@ -24,6 +24,7 @@ from coevolve.data.records import PreferencePair, Trajectory
 from coevolve.evaluation.analysis import failure_histogram
 from coevolve.evaluation.summary import paired_diff_ci
 from coevolve.pairs import has_reward, is_failure, is_hard_negative
+from coevolve.pipeline.layout import RunLayout
 
 
 def _md(headers: list[str], rows: list[list[str]]) -> str:
@@ -78,7 +79,7 @@ def ci_table(runs: list[Any], columns: tuple[tuple[str, str, str], ...]) -> str 
 
 def episode_rewards(run_dir: Path, k: int, env: str, split: str) -> dict[str, float]:
     """Task id (and sample) -> reward of one evaluation's episodes; {} when the file is absent."""
-    path = run_dir / "eval" / f"iter{k}" / f"{env}_{split}" / "episodes.jsonl"
+    path = RunLayout(run_dir).eval_episodes(k, env, split)
     if not path.exists():
         return {}
     return {f"{t.task.id}#{t.sample_index}": t.reward for t in trajectory_file(path).read()}

@@ -1,8 +1,8 @@
 """`coevolve report`: results table in the paper's shape, hard-negative analysis and plots of run dirs.
 
-Reads the layout written by `coevolve run` (RUN/config.yaml, RUN/eval/iter{k}/{env}_{split}/summary.json,
-RUN/iter{k}/rollouts/{env}/{agent}.jsonl, RUN/iter{k}/pairs/{target,failure}.jsonl, RUN/costs.json);
-every part is optional except that a run dir must hold at least one of them.
+Reads the layout written by `coevolve run` through `pipeline.layout.RunLayout` (the config, each
+evaluation's summary.json, the iterations' rollouts and pairs, the costs); every part is optional
+except that a run dir must hold at least one of them.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from coevolve.envs.benchmark import benchmarks
 from coevolve.evaluation import learning, plots
 from coevolve.evaluation.analysis import AgentStats, analyze_rollouts
 from coevolve.pairs import pair_stats
+from coevolve.pipeline.layout import RunLayout
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,6 @@ MARKS = ("*", "§", "‡")
 Columns = tuple[tuple[str, str, str], ...]  # (column title, env, split); Avg: unweighted mean of the columns
 SUMMARY_FIELDS = ("env", "split", "avg_reward")
 COST_FIELDS = ("stage", "seconds")
-_ITER = re.compile(r"iter(\d+)$")
 
 
 # ------------------------------------------------------------------ columns
@@ -77,13 +77,6 @@ class RunData:
         return self.path.name
 
 
-def _iterations(folder: Path) -> list[tuple[int, Path]]:
-    if not folder.is_dir():
-        return []
-    found = [(int(m.group(1)), p) for p in folder.iterdir() if p.is_dir() and (m := _ITER.match(p.name))]
-    return sorted(found)
-
-
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text())
@@ -119,7 +112,7 @@ def load_costs(path: Path) -> list[dict[str, Any]]:
 
 
 def _load_config(run: Path) -> dict[str, Any]:
-    path = run / "config.yaml"
+    path = RunLayout(run).config
     if not path.exists():
         return {}
     try:
@@ -139,16 +132,16 @@ def load_run(path: str | Path) -> RunData:
     if "method" not in config:
         log.warning("%s: no 'method' in config.yaml; naming the run after its folder", run)
     data = RunData(path=run, method=str(config.get("method", run.name)), config=config)
-    for k, folder in _iterations(run / "eval"):
-        for summary in sorted(folder.glob("*/summary.json")):
-            s = load_summary(summary)
-            data.evals.setdefault(k, {})[(s["env"], s["split"])] = s
-    for k, folder in _iterations(run):
-        for file in sorted(folder.glob("rollouts/*/*.jsonl")):
+    layout = RunLayout(run)
+    for k, summary in layout.summary_files():
+        s = load_summary(summary)
+        data.evals.setdefault(k, {})[(s["env"], s["split"])] = s
+    for k, _ in layout.iterations():
+        for file in layout.rollout_files(k):
             data.rollouts[(k, file.parent.name, file.stem)] = trajectory_file(file).read()
-        for file in sorted(folder.glob("pairs/*.jsonl")):
+        for file in layout.pair_files(k):
             data.pairs[(k, file.stem)] = pair_file(file).read()
-    data.costs = load_costs(run / "costs.json")
+    data.costs = load_costs(layout.costs)
     if not (config or data.evals or data.rollouts or data.pairs or data.costs):
         raise ValueError(f"{run}: not a run directory (no config.yaml, eval/, iter*/ or costs.json)")
     return data

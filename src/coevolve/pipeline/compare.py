@@ -21,6 +21,7 @@ from typing import Any
 
 from coevolve.pipeline.config import ConfigError, RunConfig, from_dict
 from coevolve.pipeline.recipes import method_names
+from coevolve.pipeline.layout import RunLayout
 from coevolve.pipeline.runner import Pipeline
 
 log = logging.getLogger(__name__)
@@ -45,11 +46,11 @@ def shared_sft(data: dict[str, Any], method: str, out: str | Path) -> dict[str, 
     data["method"] = method
     if method == "sft":
         return data
-    shared = Path(out) / "sft"
+    shared = RunLayout(Path(out) / "sft")
     data["eval_sft"] = False  # the sft run evaluates the shared model once
-    data["sft_checkpoint"] = data.get("sft_checkpoint") or str(shared / "checkpoints" / "sft")
+    data["sft_checkpoint"] = data.get("sft_checkpoint") or str(shared.sft_checkpoint)
     for env in data.get("envs", []):
-        env["experts"] = str(shared / "experts" / f"{env['name']}.jsonl")
+        env["experts"] = str(shared.experts(env["name"]))
     return data
 
 
@@ -61,6 +62,37 @@ def comparison_configs(
 
 
 def run_comparison(
+def preflight_comparison(configs: dict[str, RunConfig], out: str | Path, where: str = "config") -> list[str]:
+    """`coevolve run`'s preflight (pipeline/validate.py) for every method, before anything runs.
+
+    The other methods' inputs that OUT/sft has not written yet (its SFT checkpoint, its expert files)
+    are checked as what the sft run starts from: the base model and the configured experts; token caps
+    are checked against OUT/sft's expert files once they exist, for every method's caps."""
+    from coevolve.pipeline.validate import preflight
+
+    shared = RunLayout(Path(out) / "sft")
+    notes: list[str] = []
+    for method, config in configs.items():
+        pending, label = _before_shared_sft(config, configs.get("sft"), shared), f"{where} [method {method}]"
+        try:
+            notes += preflight(pending, shared.root, label)
+        except ConfigError as exc:  # the token-cap check names no file: say which method's caps
+            raise ConfigError(str(exc) if label in str(exc) else f"{label}: {exc}") from None
+    return list(dict.fromkeys(notes))
+
+
+def _before_shared_sft(config: RunConfig, sft: RunConfig | None, shared: RunLayout) -> RunConfig:
+    """`config` with the shared run's not-yet-written outputs replaced by the sft run's own inputs."""
+    config = copy.deepcopy(config)
+    if config.sft_checkpoint == str(shared.sft_checkpoint) and not shared.sft_checkpoint.exists():
+        config.sft_checkpoint = sft.sft_checkpoint if sft is not None else None
+    own = {e.name: e.experts for e in sft.envs} if sft is not None else {}
+    for env in config.envs:
+        if env.experts == str(shared.experts(env.name)) and not shared.experts(env.name).exists():
+            env.experts = own.get(env.name, "gold")
+    return config
+
+
     data: dict[str, Any],
     out: str | Path,
     methods: list[str] | tuple[str, ...] = PAPER_METHODS,
@@ -87,8 +119,8 @@ def share_first_rollouts(source: Path, run_dir: Path, config: RunConfig) -> None
     if config.target_sampling.temperature != 0:
         return
     for spec in config.envs:
-        src = source / "iter1" / "rollouts" / spec.name / "target.jsonl"
-        dst = run_dir / "iter1" / "rollouts" / spec.name / "target.jsonl"
+        src = RunLayout(source).rollouts(1, spec.name, "target")
+        dst = RunLayout(run_dir).rollouts(1, spec.name, "target")
         if src.exists() and not dst.exists():
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dst)

@@ -2,9 +2,9 @@
 compare and the demo read through it.
 
     RUN/
-      config.yaml  manifest.json  costs.json  run.lock
+      config.yaml  manifest.json  costs.json  run.lock  [report/]
       experts/{env}.jsonl
-      checkpoints/sft/   checkpoints/iter{k}/{agent}/
+      checkpoints/sft/   checkpoints/iter{k}/{agent}/   (each with training_done.json when finished)
       iter{k}/rollouts/{env}/{agent}.jsonl   iter{k}/rollouts_new/{env}/{agent}.jsonl
       iter{k}/pairs/{which}.jsonl   iter{k}/pairs/stats.json
       eval/iter{k}/{env}_{split}/{summary.json,episodes.jsonl}
@@ -20,6 +20,9 @@ from pathlib import Path
 from coevolve.pipeline.lock import LOCK_FILE
 
 _ITER = re.compile(r"iter(\d+)$")
+SUMMARY = "summary.json"  # an evaluation folder's summary (evaluation/summary.py)
+EPISODES = "episodes.jsonl"  # an evaluation folder's episodes
+TRAINING_DONE = "training_done.json"  # a finished training stage's marker in its checkpoint folder
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,14 @@ class RunLayout:
     def lock(self) -> Path:
         return self.root / LOCK_FILE
 
+    def looks_like_run(self) -> bool:
+        """The folder holds a run's config or manifest (what a run writes first)."""
+        return self.config.is_file() or self.manifest.is_file()
+
+    def report_dir(self) -> Path:
+        """Where `coevolve report RUN` writes when given one run and no --out."""
+        return self.root / "report"
+
     # ------------------------------------------------------------------ experts and checkpoints
 
     @property
@@ -57,6 +68,10 @@ class RunLayout:
 
     def experts(self, env: str) -> Path:
         return self.experts_dir / f"{env}.jsonl"
+
+    def expert_files(self) -> list[Path]:
+        """The existing experts/{env}.jsonl files, sorted."""
+        return sorted(self.experts_dir.glob("*.jsonl"))
 
     @property
     def checkpoints_dir(self) -> Path:
@@ -73,6 +88,14 @@ class RunLayout:
         """Where iteration k's training of `agent` writes its model (k >= 1; k = 0 is `sft_checkpoint`)."""
         return self.iteration_checkpoints(k) / agent
 
+    def agent_checkpoints(self) -> list[Path]:
+        """The existing checkpoints/iter{k}/{agent} folders, sorted by path."""
+        return sorted(p for p in self.checkpoints_dir.glob("iter*/*") if p.is_dir())
+
+    def training_done_files(self) -> list[Path]:
+        """The `training_done.json` markers of every finished training stage (sft and per iteration)."""
+        return sorted(self.checkpoints_dir.glob(f"**/{TRAINING_DONE}"))
+
     # ------------------------------------------------------------------ iterations
 
     def iteration(self, k: int) -> Path:
@@ -85,6 +108,10 @@ class RunLayout:
     def rollouts(self, k: int, env: str, agent: str, fresh: bool = False) -> Path:
         return self.rollouts_dir(k, fresh) / env / f"{agent}.jsonl"
 
+    def rollout_files(self, k: int, fresh: bool = False) -> list[Path]:
+        """Iteration k's existing rollouts/{env}/{agent}.jsonl files (env: `parent.name`, agent: `stem`)."""
+        return sorted(self.rollouts_dir(k, fresh).glob("*/*.jsonl"))
+
     def pairs_dir(self, k: int) -> Path:
         return self.iteration(k) / "pairs"
 
@@ -93,6 +120,10 @@ class RunLayout:
 
     def pair_stats(self, k: int) -> Path:
         return self.pairs_dir(k) / "stats.json"
+
+    def pair_files(self, k: int) -> list[Path]:
+        """Iteration k's existing pairs/{which}.jsonl files (`stem`: the pair set)."""
+        return sorted(self.pairs_dir(k).glob("*.jsonl"))
 
     def iterations(self) -> list[tuple[int, Path]]:
         """The existing RUN/iter{k} folders, by k."""
@@ -110,13 +141,32 @@ class RunLayout:
     def eval_dir(self, k: int, env: str, split: str) -> Path:
         return self.eval_iteration(k) / f"{env}_{split}"
 
+    def eval_summary(self, k: int, env: str, split: str) -> Path:
+        return self.eval_dir(k, env, split) / SUMMARY
+
+    def eval_episodes(self, k: int, env: str, split: str) -> Path:
+        return self.eval_dir(k, env, split) / EPISODES
+
     def evaluations(self) -> list[tuple[int, Path]]:
         """The existing RUN/eval/iter{k} folders, by k."""
         return iter_dirs(self.eval_root)
 
+    def summary_files(self) -> list[tuple[int, Path]]:
+        """(k, RUN/eval/iter{k}/{env}_{split}/summary.json) of every existing evaluation, by k then path."""
+        return [(k, f) for k, folder in self.evaluations() for f in summaries_in(folder)]
+
+    def episode_files(self) -> list[tuple[int, Path]]:
+        """(k, RUN/eval/iter{k}/{env}_{split}/episodes.jsonl) of every existing evaluation."""
+        return [(k, f) for k, folder in self.evaluations() for f in sorted(folder.glob(f"*/{EPISODES}"))]
+
     def logs(self, *parts: str) -> Path:
         """TensorBoard event files: logs/sft, logs/iter{k}/{agent} (training), logs/pipeline (per iteration)."""
         return self.root.joinpath("logs", *parts)
+
+
+def summaries_in(folder: Path) -> list[Path]:
+    """The {env}_{split}/summary.json files of one RUN/eval/iter{k} folder, sorted."""
+    return sorted(folder.glob(f"*/{SUMMARY}"))
 
 
 def iter_dirs(folder: Path) -> list[tuple[int, Path]]:

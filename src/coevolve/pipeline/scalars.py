@@ -20,6 +20,7 @@ from pathlib import Path
 
 from coevolve.data.jsonl import trajectory_file
 from coevolve.evaluation.analysis import agent_stats
+from coevolve.pipeline.layout import RunLayout, summaries_in
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def pair_scalars(stats_path: Path, which: str) -> dict[str, float]:
 
 def eval_scalars(folder: Path) -> dict[str, float]:
     out: dict[str, float] = {}
-    for file in sorted(folder.glob("*/summary.json")):
+    for file in summaries_in(folder):
         summary = json.loads(file.read_text())
         out[f"eval/{file.parent.name}/avg_reward"] = float(summary["avg_reward"])
         if "success_rate" in summary:
@@ -79,16 +80,17 @@ def stage_scalars(run_dir: Path, stage: str) -> tuple[int, dict[str, float]] | N
     match = _STAGE.match(stage)
     if not match:
         return None
+    layout = RunLayout(run_dir)
     if match.group(3) is not None:
         k = int(match.group(3))
-        return k, eval_scalars(run_dir / "eval" / f"iter{k}")
+        return k, eval_scalars(layout.eval_iteration(k))
     k, what = int(match.group(1)), match.group(2)
     if what == "explore":
-        return k, rollout_scalars(run_dir / f"iter{k}" / "rollouts", k)
+        return k, rollout_scalars(layout.rollouts_dir(k), k)
     if what == "reexplore_aux":
-        return k, rollout_scalars(run_dir / f"iter{k}" / "rollouts_new", k, prefix="rollout_new")
+        return k, rollout_scalars(layout.rollouts_dir(k, fresh=True), k, prefix="rollout_new")
     which = "aux" if what == "aux_pairs" else "target"
-    return k, pair_scalars(run_dir / f"iter{k}" / "pairs" / "stats.json", which)
+    return k, pair_scalars(layout.pair_stats(k), which)
 
 
 def write_scalars(log_dir: Path, step: int, scalars: dict[str, float]) -> None:
@@ -107,7 +109,7 @@ def log_stage_scalars(run_dir: Path, stage: str) -> dict[str, float]:
     try:
         found = stage_scalars(run_dir, stage)
         if found and found[1]:
-            write_scalars(run_dir / "logs" / "pipeline", *found)
+            write_scalars(RunLayout(run_dir).logs("pipeline"), *found)
             return found[1]
     except Exception as exc:  # noqa: BLE001 - logging must not end a long run
         log.warning("stage %s: could not log scalars (%s)", stage, exc)

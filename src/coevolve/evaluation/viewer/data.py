@@ -1,9 +1,9 @@
 """What the viewer shows, as plain JSON-able data: episode index rows and payloads, pair groups, run overview.
 
-Pure functions over `coevolve.data.records` plus the readers of a run directory's layout (see
-`coevolve.pipeline.runner`): experts/{env}.jsonl (ETO format), iter{k}/rollouts[_new]/{env}/{agent}.jsonl,
-iter{k}/pairs/{target,aux}.jsonl, eval/iter{k}/{env}_{split}/{episodes.jsonl,summary.json},
-manifest.json, costs.json, config.yaml and the training stages' training_done.json.
+Pure functions over `coevolve.data.records` plus the readers of a run directory, whose paths come from
+`coevolve.pipeline.layout.RunLayout`: the experts (ETO format), each iteration's rollouts (and re-sampled
+rollouts) and pairs, each evaluation's episodes and summary, the manifest, costs, config and the
+training stages' training_done.json.
 
 Reward bands are the paper's (method.md §8): success r = 1, hard negative 0.6 <= r < 1, failure r < 0.6;
 episodes the environment could not score are `unscored`.
@@ -27,10 +27,10 @@ from coevolve.evaluation.analysis import agent_stats
 from coevolve.evaluation.report import _load_config, load_costs, report_columns
 from coevolve.evaluation.summary import mean_ci
 from coevolve.pairs import HARD_NEGATIVE_MIN, has_reward, is_hard_negative
+from coevolve.pipeline.layout import EPISODES, RunLayout
 
 log = logging.getLogger(__name__)
 
-_ITER = re.compile(r"^iter(\d+)$")
 AGENT_ORDER = {"expert": 0, "failure": 1, "positive": 1, "target": 2}
 # Index row fields (one array per episode keeps the index small for thousands of episodes).
 INDEX_FIELDS = ("id", "env", "split", "iter", "agent", "source", "task", "sample", "reward", "band", "steps",
@@ -63,12 +63,6 @@ class EpisodeSource:
     trajectories: list[Trajectory]
 
 
-def _iter_dirs(folder: Path) -> list[tuple[int, Path]]:
-    if not folder.is_dir():
-        return []
-    return sorted((int(m.group(1)), p) for p in folder.iterdir() if p.is_dir() and (m := _ITER.match(p.name)))
-
-
 def expert_split(config: dict[str, Any], env: str) -> str:
     for spec in config.get("envs") or []:
         if isinstance(spec, dict) and spec.get("name") == env:
@@ -78,18 +72,17 @@ def expert_split(config: dict[str, Any], env: str) -> str:
 
 def episode_sources(run: Path, config: dict[str, Any]) -> list[EpisodeSource]:
     """Every episode file of a run, in a stable order (experts, then per iteration rollouts, then eval)."""
-    out = []
-    for file in sorted((run / "experts").glob("*.jsonl")):
+    out, layout = [], RunLayout(run)
+    for file in layout.expert_files():
         out.append(
             EpisodeSource("expert", None, load_eto_sft(file, file.stem, expert_split(config, file.stem)))
         )
-    for k, folder in _iter_dirs(run):
-        for sub, source in (("rollouts", "rollout"), ("rollouts_new", "rollout_new")):
-            for file in sorted(folder.glob(f"{sub}/*/*.jsonl")):
+    for k, _ in layout.iterations():
+        for fresh, source in ((False, "rollout"), (True, "rollout_new")):
+            for file in layout.rollout_files(k, fresh):
                 out.append(EpisodeSource(source, k, trajectory_file(file).read()))
-    for k, folder in _iter_dirs(run / "eval"):
-        for file in sorted(folder.glob("*/episodes.jsonl")):
-            out.append(EpisodeSource("eval", k, trajectory_file(file).read()))
+    for k, file in layout.episode_files():
+        out.append(EpisodeSource("eval", k, trajectory_file(file).read()))
     return out
 
 
@@ -219,9 +212,9 @@ def _task_key(task: str) -> tuple:
 
 
 def load_pairs(run: Path) -> dict[tuple[int, str], list[PreferencePair]]:
-    out = {}
-    for k, folder in _iter_dirs(run):
-        for file in sorted(folder.glob("pairs/*.jsonl")):
+    out, layout = {}, RunLayout(run)
+    for k, _ in layout.iterations():
+        for file in layout.pair_files(k):
             out[(k, file.stem)] = pair_file(file).read()
     return out
 
@@ -231,17 +224,16 @@ def load_pairs(run: Path) -> dict[tuple[int, str], list[PreferencePair]]:
 
 def _summaries(run: Path) -> dict[int, dict[str, dict[str, Any]]]:
     out: dict[int, dict[str, dict[str, Any]]] = {}
-    for k, folder in _iter_dirs(run / "eval"):
-        for file in sorted(folder.glob("*/summary.json")):
-            summary = json.loads(file.read_text())
-            ci = summary.get("avg_reward_ci") or _episodes_ci(file.parent / "episodes.jsonl")
-            out.setdefault(k, {})[file.parent.name] = {
-                "avg_reward": summary.get("avg_reward"),
-                "ci": list(ci) if ci else None,
-                "episodes": summary.get("episodes"),
-                "success_rate": summary.get("success_rate"),
-                "data": summary.get("data", "official"),
-            }
+    for k, file in RunLayout(run).summary_files():
+        summary = json.loads(file.read_text())
+        ci = summary.get("avg_reward_ci") or _episodes_ci(file.with_name(EPISODES))
+        out.setdefault(k, {})[file.parent.name] = {
+            "avg_reward": summary.get("avg_reward"),
+            "ci": list(ci) if ci else None,
+            "episodes": summary.get("episodes"),
+            "success_rate": summary.get("success_rate"),
+            "data": summary.get("data", "official"),
+        }
     return out
 
 
@@ -300,8 +292,8 @@ def pair_counts(pairs: dict[tuple[int, str], list[PreferencePair]]) -> list[dict
 
 def training_logs(run: Path) -> list[dict[str, Any]]:
     """Loss per logged step of every finished training stage (from its training_done.json)."""
-    out = []
-    for done in sorted((run / "checkpoints").glob("**/training_done.json")):
+    out, layout = [], RunLayout(run)
+    for done in layout.training_done_files():
         try:
             info = json.loads(done.read_text())
         except json.JSONDecodeError:
@@ -309,13 +301,13 @@ def training_logs(run: Path) -> list[dict[str, Any]]:
         history = [
             {k: v for k, v in e.items() if isinstance(v, (int, float))} for e in info.get("log_history", [])
         ]
-        out.append({"stage": done.parent.relative_to(run / "checkpoints").as_posix(),
+        out.append({"stage": done.parent.relative_to(layout.checkpoints_dir).as_posix(),
                     "algorithm": info.get("algorithm"), "steps": info.get("global_step"), "history": history})  # fmt: skip
     return out
 
 
 def manifest_status(run: Path) -> list[dict[str, Any]]:
-    path = run / "manifest.json"
+    path = RunLayout(run).manifest
     if not path.exists():
         return []
     stages = json.loads(path.read_text()).get("stages", {})
@@ -335,21 +327,16 @@ def overview(run: Path, config: dict[str, Any], sources: list[EpisodeSource], pa
         "evals": {str(k): v for k, v in sorted(evals.items())},
         "rollouts": rollout_curves(sources),
         "pairs": pair_counts(pairs),
-        "costs": _plain(load_costs(run / "costs.json")),
+        "costs": _plain(load_costs(RunLayout(run).costs)),
         "manifest": manifest_status(run),
         "training": training_logs(run),
     }
 
 
 def is_run_dir(path: Path) -> bool:
-    return (
-        path.is_dir()
-        and any(
-            (path / name).exists()
-            for name in ("config.yaml", "manifest.json", "eval", "experts", "costs.json")
-        )
-        or bool(_iter_dirs(path))
-    )
+    layout = RunLayout(path)
+    markers = (layout.config, layout.manifest, layout.eval_root, layout.experts_dir, layout.costs)
+    return path.is_dir() and any(p.exists() for p in markers) or bool(layout.iterations())
 
 
 def load_config(run: Path) -> dict[str, Any]:

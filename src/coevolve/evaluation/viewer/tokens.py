@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from coevolve.data.records import PreferencePair
+from coevolve.pipeline.layout import RunLayout
 
 log = logging.getLogger(__name__)
 
@@ -116,9 +117,12 @@ class PairTokenizer:
 
 def tokenizer_candidates(run: Path, config: dict[str, Any]) -> list[str]:
     """Local checkpoints first (the SFT model's tokenizer is the one DPO used), then the base model if local."""
-    names = [run / "checkpoints" / "sft", Path(str(config.get("sft_checkpoint") or ""))]
-    for k_dir in sorted((run / "checkpoints").glob("iter*/*")):
-        names.append(k_dir)
+    layout = RunLayout(run)
+    names = [
+        layout.sft_checkpoint,
+        Path(str(config.get("sft_checkpoint") or "")),
+        *layout.agent_checkpoints(),
+    ]
     out = [str(p) for p in names if str(p) not in ("", ".") and (p / "tokenizer_config.json").exists()]
     base = config.get("base_model")
     if base and Path(str(base)).is_dir():
