@@ -12,6 +12,7 @@ from coevolve.cli import build_parser, main
 from coevolve.configtree import ConfigError, field_help, parse_overrides
 from coevolve.envs.base import UnknownName
 from coevolve.pipeline.config import EnvConfig, RunConfig, load_config
+from coevolve.pipeline.study import is_study_file, load_study, study_configs
 from coevolve.pipeline.validate import defaults_yaml, preflight
 from coevolve.training.settings import DPOConfig, SFTConfig
 
@@ -25,7 +26,12 @@ def test_every_run_config_under_configs_validates(path, monkeypatch):
     # downloads allowed (validation never downloads): a paper config's expert file, absent here, counts
     # as resolvable because it has a pinned URL; with downloads off it would be refused (next test)
     monkeypatch.delenv("COEVOLVE_OFFLINE", raising=False)
-    config = load_config(path)
+    if is_study_file(path):  # configs/studies/: a `study:` section over a base config (coevolve study)
+        study, base = load_study(path)
+        configs = study_configs(study, base, "runs/unused", str(path))  # every (seed, method), validated
+        config = configs[study.seeds[0]]["sft"]  # the others start from its SFT model
+    else:
+        config = load_config(path)
     notes = preflight(config, where=str(path))
     assert all(isinstance(n, str) for n in notes)
 

@@ -16,12 +16,13 @@ from __future__ import annotations
 import copy
 import logging
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from coevolve.pipeline.config import ConfigError, RunConfig, from_dict
-from coevolve.pipeline.recipes import method_names
 from coevolve.pipeline.layout import RunLayout
+from coevolve.pipeline.recipes import method_names
 from coevolve.pipeline.runner import Pipeline
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,6 @@ def comparison_configs(
     return {m: from_dict(shared_sft(data, m, out), f"{where} [method {m}]") for m in method_order(methods)}
 
 
-def run_comparison(
 def preflight_comparison(configs: dict[str, RunConfig], out: str | Path, where: str = "config") -> list[str]:
     """`coevolve run`'s preflight (pipeline/validate.py) for every method, before anything runs.
 
@@ -93,12 +93,15 @@ def _before_shared_sft(config: RunConfig, sft: RunConfig | None, shared: RunLayo
     return config
 
 
+def run_comparison(
     data: dict[str, Any],
     out: str | Path,
     methods: list[str] | tuple[str, ...] = PAPER_METHODS,
     where: str = "config",
+    on_method: Callable[[str, Path], None] | None = None,
 ) -> list[Path]:
-    """Run every method from one SFT; returns the run directories (OUT/<method>), sft first."""
+    """Run every method from one SFT; returns the run directories (OUT/<method>), sft first.
+    `on_method(method, run_dir)` is called before each method runs (progress of a study)."""
     out = Path(out)
     configs = comparison_configs(data, out, methods, where)
     order = list(configs)
@@ -106,6 +109,8 @@ def _before_shared_sft(config: RunConfig, sft: RunConfig | None, shared: RunLayo
     for method, config in configs.items():
         run_dir = out / method
         log.info("compare: method %s in %s", method, run_dir)
+        if on_method is not None:
+            on_method(method, run_dir)
         if method != "sft" and "eto" in order[: order.index(method)]:
             share_first_rollouts(out / "eto", run_dir, config)
         Pipeline(config, run_dir).run()
