@@ -17,11 +17,17 @@ from transformers import AutoTokenizer
 from coevolve.models.chat_templates import (
     CHATML_SMOLLM2,
     LLAMA2_CHAT,
+    Prefixes,
     TemplateError,
+    _closing,
+    _prompt_end,
+    _verbatim_spans,
     assistant_tokens,
     check_template,
+    common_prefix_len,
     has_generation_markers,
     matched_closing,
+    renderer,
 )
 
 TRL_TEMPLATES = Path(pytest.importorskip("trl").__file__).parent / "chat_templates"
@@ -176,6 +182,44 @@ def test_qwen3_scores_the_prefilled_empty_think_block_of_the_last_turn(base_toke
     scored = tok.decode([t for t, m in zip(ids, mask, strict=True) if m])
     assert scored.count("<think>") == 1  # only the final turn renders one (a layout that depends on position)
     assert scored.endswith("</think>\n\nAction: click[B01]<|im_end|>")
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_cached_prefix_renders_equal_real_renders(base_tokenizer, name):
+    """Prompt ends and closings from role-keyed sentinel renders equal those of rendering each prefix."""
+    source, family, system_ok = TEMPLATES[name]
+    tok, template = _tokenizer(base_tokenizer, FAMILIES[family][2]), source()
+    render = renderer(tok, template)
+    checked = 0
+    for messages in (EPISODE, SYSTEM + EPISODE, PADDED) if system_ok else (EPISODE, PADDED):
+        text = render(messages, False)
+        if _verbatim_spans(render, messages, text) is None:
+            continue  # contents not copied verbatim (trimmed): the uncached path is used
+        prefixes = Prefixes(render, messages)
+        for i, m in enumerate(messages):
+            if m["role"] == "assistant":
+                cached = _prompt_end(render, messages, i, text, prefixes)
+                assert cached == _prompt_end(render, messages, i, text)
+                assert _closing(render, messages, i, prefixes) == _closing(render, messages, i)
+                checked += 1
+    assert checked >= 3
+
+
+def test_structure_cache_is_shared_by_conversations_of_one_shape(base_tokenizer):
+    tok = _tokenizer(base_tokenizer, CHATML[2])
+    render = renderer(tok, CHATML_SMOLLM2)
+    assert renderer(tok, CHATML_SMOLLM2) is render
+    assistant_tokens(tok, EPISODE, CHATML_SMOLLM2)
+    size = len(render.structure)
+    other = [{**m, "content": m["content"][::-1]} for m in EPISODE]  # same roles, other contents
+    _, mask = assistant_tokens(tok, other, CHATML_SMOLLM2)
+    assert len(render.structure) == size > 0
+    assert _check(tok, CHATML_SMOLLM2, other, "chatml") == mask  # ids and mask against the reference
+
+
+def test_common_prefix_len():
+    for a, b, n in [("", "x", 0), ("abc", "abc", 3), ("abcd", "abxd", 2), ("ab", "abc", 2), ("x", "y", 0)]:
+        assert common_prefix_len(a, b) == common_prefix_len(b, a) == n
 
 
 def test_matched_closing_stops_before_the_next_turn():

@@ -14,7 +14,10 @@ without markers the spans are derived from how the template itself renders:
 3. Start of assistant turn i: where `T` departs from the generation prompt
    `render(messages[:i], add_generation_prompt=True)` (the model writes from there; a prefilled
    `<think></think>` block that is not in the prompt is therefore scored), never before the end of
-   message i-1's content, never after turn i's content.
+   message i-1's content, never after turn i's content. When the template copies contents verbatim
+   (step 2's one render), these prefix renders (and step 4's) are sentinel renders cached by the
+   roles of the prefix, with the contents substituted back (`Prefixes`): a conversation costs two
+   renders instead of two per assistant turn.
 4. End: the content plus the closing text the template writes after an assistant message that ends
    the conversation (`<|im_end|>`, ` </s>`, `<end_of_turn>` ...), as far as `T` repeats it and up to
    its first whitespace after text (the newline between turns, or an eos after it that only the last
@@ -26,6 +29,8 @@ spans). Templates with markers keep their own spans unchanged.
 
 from __future__ import annotations
 
+import re
+import weakref
 from collections.abc import Callable, Sequence
 
 from transformers import PreTrainedTokenizerBase
@@ -79,15 +84,33 @@ def chat_template(tokenizer: PreTrainedTokenizerBase) -> str:
     return template
 
 
-def renderer(tokenizer: PreTrainedTokenizerBase, template: str | None = None) -> Render:
-    template = template or chat_template(tokenizer)
+class Renderer:
+    """`render(messages, add_generation_prompt)` with the tokenizer's template, plus a cache of renders of
+    sentinel-content conversations keyed by their roles (`structure`), shared by every conversation."""
 
-    def render(messages: list[dict[str, str]], add_generation_prompt: bool = False) -> str:
-        return tokenizer.apply_chat_template(
-            messages, chat_template=template, tokenize=False, add_generation_prompt=add_generation_prompt
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, template: str):
+        self.tokenizer, self.template = tokenizer, template
+        self.structure: dict[tuple[tuple[str, ...], bool], str] = {}
+
+    def __call__(self, messages: list[dict[str, str]], add_generation_prompt: bool = False) -> str:
+        return self.tokenizer.apply_chat_template(
+            messages, chat_template=self.template, tokenize=False, add_generation_prompt=add_generation_prompt
         )
 
-    return render
+
+_RENDERERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def renderer(tokenizer: PreTrainedTokenizerBase, template: str | None = None) -> Render:
+    """The tokenizer's renderer for `template`, reused across calls (its structure cache with it)."""
+    template = template or chat_template(tokenizer)
+    try:
+        per_tokenizer = _RENDERERS.setdefault(tokenizer, {})
+    except TypeError:  # not weak-referenceable: a fresh renderer each time
+        return Renderer(tokenizer, template)
+    if template not in per_tokenizer:
+        per_tokenizer[template] = Renderer(tokenizer, template)
+    return per_tokenizer[template]
 
 
 # ---------------------------------------------------------------- spans (pure string functions)
@@ -99,10 +122,16 @@ def _sentinel(i: int) -> str:
 
 def common_prefix_len(a: str, b: str) -> int:
     n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
+    if a[:n] == b[:n]:
+        return n
+    lo, hi = 0, n  # a[:lo] == b[:lo], a[:hi] != b[:hi] (slice compares run in C)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def _with_content(messages: Chat, i: int, content: str) -> list[dict[str, str]]:
@@ -111,9 +140,22 @@ def _with_content(messages: Chat, i: int, content: str) -> list[dict[str, str]]:
     return out
 
 
+def sentinel_chat(messages: Chat) -> list[dict[str, str]]:
+    return [{"role": m["role"], "content": _sentinel(i)} for i, m in enumerate(messages)]
+
+
 def content_spans(render: Render, messages: Chat, text: str) -> list[Span]:
     """Where each message's content (as the template writes it) lies in `text`."""
-    marked = render([{**m, "content": _sentinel(i)} for i, m in enumerate(messages)], False)
+    spans = _verbatim_spans(render, messages, text)
+    if spans is not None:
+        return spans  # the template copies contents verbatim: one render serves every message
+    return [_content_span(render, messages, text, i) for i in range(len(messages))]
+
+
+def _verbatim_spans(render: Render, messages: Chat, text: str) -> list[Span] | None:
+    """Content spans from one render with every content replaced by a sentinel, when substituting the
+    contents back gives `text` exactly (the template copies contents verbatim); else None."""
+    marked = render(sentinel_chat(messages), False)
     spans, pieces, pos, shift = [], [], 0, 0
     for i, m in enumerate(messages):
         at = marked.find(_sentinel(i), pos)
@@ -125,8 +167,8 @@ def content_spans(render: Render, messages: Chat, text: str) -> list[Span]:
         shift += len(m["content"]) - len(_sentinel(i))
         pos = at + len(_sentinel(i))
     if len(spans) == len(messages) and "".join(pieces) + marked[pos:] == text:
-        return spans  # the template copies contents verbatim: one render serves every message
-    return [_content_span(render, messages, text, i) for i in range(len(messages))]
+        return spans
+    return None
 
 
 def _content_span(render: Render, messages: Chat, text: str, i: int) -> Span:
@@ -146,16 +188,54 @@ def _content_span(render: Render, messages: Chat, text: str, i: int) -> Span:
     return len(before), len(text) - len(after)
 
 
-def _closing(render: Render, messages: Chat, i: int) -> str:
+_SENTINEL = re.compile(r"QxSentinel(\d{5})xQ")
+
+
+class Prefixes:
+    """Renders of `messages[:n]` for a template that copies contents verbatim (`_verbatim_spans`).
+
+    Such a render is the render of the same roles with sentinel contents, the contents substituted back;
+    the sentinel render depends on the roles only, so it is cached by them (in the renderer's `structure`
+    cache when it has one) and conversations of the same shape render each prefix once in all. Without
+    this, every assistant turn costs two renders of a growing prefix (quadratic in the turns).
+    """
+
+    def __init__(self, render: Render, messages: Chat):
+        cache = getattr(render, "structure", None)
+        self.cache: dict = cache if cache is not None else {}
+        self.render, self.messages = render, messages
+
+    def __call__(self, n: int, add_generation_prompt: bool, substitute: int | None = None) -> str:
+        """render(messages[:n]) with contents 0..substitute-1 substituted (default: all n)."""
+        key = (tuple(m["role"] for m in self.messages[:n]), add_generation_prompt)
+        if key not in self.cache:
+            try:
+                self.cache[key] = self.render(sentinel_chat(self.messages[:n]), add_generation_prompt)
+            except Exception:  # remembered: every conversation of this shape is refused alike
+                self.cache[key] = None
+        marked = self.cache[key]
+        if marked is None:
+            raise TemplateError(f"the chat template refuses to render a conversation with roles {key[0]}")
+        upto = n if substitute is None else substitute
+        return _SENTINEL.sub(lambda m: self._content(int(m.group(1)), upto, m.group(0)), marked)
+
+    def _content(self, j: int, upto: int, sentinel: str) -> str:
+        return self.messages[j]["content"] if j < upto else sentinel
+
+
+def _closing(render: Render, messages: Chat, i: int, prefixes: Prefixes | None = None) -> str:
     """What the template writes after assistant message i's content when the conversation ends there."""
-    marked = render([*[dict(m) for m in messages[:i]], {**messages[i], "content": _sentinel(i)}], False)
+    if prefixes is not None:
+        marked = prefixes(i + 1, False, substitute=i)
+    else:
+        marked = render([*[dict(m) for m in messages[:i]], {**messages[i], "content": _sentinel(i)}], False)
     at = marked.find(_sentinel(i))
     return "" if at < 0 else marked[at + len(_sentinel(i)) :]
 
 
-def _prompt_end(render: Render, messages: Chat, i: int, text: str) -> int:
+def _prompt_end(render: Render, messages: Chat, i: int, text: str, prefixes: Prefixes | None = None) -> int:
     try:
-        prompt = render([dict(m) for m in messages[:i]], True)
+        prompt = prefixes(i, True) if prefixes is not None else render([dict(m) for m in messages[:i]], True)
     except Exception:  # a template may refuse a prompt that does not end where it expects
         return -1
     return common_prefix_len(prompt, text)
@@ -182,17 +262,20 @@ def matched_closing(close: str, following: str, specials: Sequence[str] = ()) ->
 def assistant_spans(render: Render, messages: Chat, specials: Sequence[str] = ()) -> tuple[str, list[Span]]:
     """The rendered conversation and the character spans the model generates (see the module docstring)."""
     text = render([dict(m) for m in messages], False)
-    spans_c = content_spans(render, messages, text)
+    spans_c = _verbatim_spans(render, messages, text)
+    prefixes = Prefixes(render, messages) if spans_c is not None else None
+    if spans_c is None:
+        spans_c = [_content_span(render, messages, text, i) for i in range(len(messages))]
     out = []
     for i, m in enumerate(messages):
         if m["role"] != "assistant":
             continue
         c_start, c_end = spans_c[i]
         floor = spans_c[i - 1][1] if i else 0
-        start = _prompt_end(render, messages, i, text)
+        start = _prompt_end(render, messages, i, text, prefixes)
         start = c_start if start < floor else min(start, c_start)
         ceiling = spans_c[i + 1][0] if i + 1 < len(messages) else len(text)
-        close = matched_closing(_closing(render, messages, i), text[c_end:ceiling], specials)
+        close = matched_closing(_closing(render, messages, i, prefixes), text[c_end:ceiling], specials)
         out.append((start, c_end + len(close)))
     return text, out
 
