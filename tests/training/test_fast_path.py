@@ -133,6 +133,29 @@ def test_per_row_and_batched_scoring_agree(tiny_model_dir):
     torch.testing.assert_close(rows[True].logps, torch.stack(expected), rtol=1e-5, atol=1e-5)
 
 
+def test_reference_pass_skips_statistics_not_log_probs(tiny_model_dir):
+    model = load_causal_lm(str(tiny_model_dir), dtype="float32").eval()
+    ids = torch.randint(4, 200, (2, 10), generator=torch.Generator().manual_seed(2))
+    mask, score = torch.ones_like(ids), torch.zeros_like(ids)
+    score[:, 4:] = 1
+    path = FastPath(True, "cpu", "float32", [], True, True, False, 1)
+    with torch.no_grad():
+        full, lean = (scored_logps(model, ids, mask, score, path, stats=s) for s in (True, False))
+    assert torch.equal(full.logps, lean.logps) and torch.equal(full.rows, lean.rows)
+    assert full.entropy.numel() == full.logps.numel() == 12 and lean.entropy.numel() == lean.top1.numel() == 0
+
+
+def test_training_done_records_step_clock_and_reference_pass(tiny_model_dir, tmp_path):
+    from coevolve.training import train_dpo
+
+    out = train_dpo(str(tiny_model_dir), [make_pair(0, 1.0), make_pair(1, 0.0)], tmp_path / "dpo",
+                    DPOSettings.preset("target", 1, **TINY, max_steps=2, cpu_bf16=False))  # fmt: skip
+    timing = json.loads((out / "training_done.json").read_text())["timing"]
+    steps, (ref,) = timing["steps"], timing["reference_pass"]
+    assert len(steps) == 2 and all(b <= e for b, e in steps) and steps[0][1] <= steps[1][0]
+    assert ref[0] <= ref[1] <= timing["train_begin"] <= steps[0][0] and steps[-1][1] <= timing["train_end"]
+
+
 def test_precision_choice_follows_cpu_flags(monkeypatch):
     assert cpu_bf16_flags(frozenset({"avx512f", "amx_bf16", "avx512_bf16"})) == ["amx_bf16", "avx512_bf16"]
     assert cpu_bf16_flags(frozenset({"avx2", "fma"})) == []

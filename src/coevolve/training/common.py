@@ -8,10 +8,12 @@ import logging
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
 import torch
+from transformers import TrainerCallback
 
 from coevolve.data.jsonl import write_json_atomic
 from coevolve.models import as_dtype
@@ -79,15 +81,39 @@ def reporters(settings: TrainSettings) -> list[str]:
     return names
 
 
+class StepClock(TrainerCallback):
+    """Wall-clock times (time.time()) of train begin/end and of each optimizer step's begin and end.
+
+    Kept in training_done.json as `timing`, so a run's start-up (launch to first step) and the time
+    outside optimizer steps (checkpoints, final save) can be split afterwards (bench/bench_training.py).
+    """
+
+    def __init__(self):
+        self.timing: dict[str, Any] = {"train_begin": None, "steps": [], "train_end": None}
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.timing["train_begin"] = time.time()
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self.timing["steps"].append([time.time(), None])
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.timing["steps"]:
+            self.timing["steps"][-1][1] = time.time()
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.timing["train_end"] = time.time()
+
+
 def log_callbacks(settings: TrainSettings, out_dir: Path) -> list[Any]:
-    """TensorBoard event files in `settings.logging_dir` (default OUT/logs), written by rank 0 only."""
+    """A `StepClock`, plus TensorBoard event files in `settings.logging_dir` (default OUT/logs), rank 0 only."""
     if "tensorboard" not in reporters(settings):
-        return []
+        return [StepClock()]
     from transformers.integrations import TensorBoardCallback
 
     callback = TensorBoardCallback()
     callback.logging_dir = str(settings.logging_dir or Path(out_dir) / "logs")
-    return [callback]
+    return [StepClock(), callback]
 
 
 def checkpointing_on(settings: TrainSettings) -> bool:
@@ -155,6 +181,9 @@ def save_final(trainer, tokenizer, out_dir: Path, settings: TrainSettings, summa
                 "log_history": metrics}  # fmt: skip
         if getattr(trainer, "fast_path", None) is not None:
             info["fast_path"] = trainer.fast_path.to_dict()
+        clock = next((c for c in trainer.callback_handler.callbacks if isinstance(c, StepClock)), None)
+        if clock is not None:
+            info["timing"] = {**clock.timing, "reference_pass": getattr(trainer, "reference_pass", None)}
         write_json_atomic(out_dir / DONE_FILE, info)  # the marker a resume trusts: whole or absent
         shutil.rmtree(out_dir / "dataset_cache", ignore_errors=True)
     trainer.accelerator.wait_for_everyone()

@@ -12,6 +12,7 @@ pair can carry its own weight (0 for a non-expert chosen side).
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,9 +190,16 @@ class MaskedDPOTrainer(DPOTrainer):
             and self.f_divergence_type == "reverse_kl" and self.ld_alpha is None
         )  # fmt: skip
 
-    def _scored(self, model, inputs) -> Scored:
+    def _scored(self, model, inputs, stats: bool = True) -> Scored:
         return scored_logps(model, inputs["input_ids"], inputs["attention_mask"], inputs["completion_mask"],
-                            self.fast_path)  # fmt: skip
+                            self.fast_path, stats)  # fmt: skip
+
+    def _precompute_ref_logps(self, dataset, name: str, batch_size: int):
+        """TRL's reference pass, its wall-clock span kept (`reference_pass`: training_done.json's timing)."""
+        begin = time.time()
+        out = super()._precompute_ref_logps(dataset, name, batch_size)
+        self.reference_pass = [*getattr(self, "reference_pass", []), [begin, time.time()]]
+        return out
 
     def compute_ref_log_probs(self, model, inputs):
         inputs = {k: v for k, v in inputs.items() if k != "sft_weight"}
@@ -202,7 +210,7 @@ class MaskedDPOTrainer(DPOTrainer):
             unwrapped = self.accelerator.unwrap_model(self.model)
             adapter = use_adapter(unwrapped, adapter_name="ref" if "ref" in unwrapped.peft_config else None)
         with torch.no_grad(), adapter, self.fast_path.context():
-            scored = self._scored(model, inputs)
+            scored = self._scored(model, inputs, stats=False)
         return scored.per_row_sum(len(inputs["input_ids"])).chunk(2, dim=0)
 
     def _fast_loss(self, model, inputs, weights: torch.Tensor) -> torch.Tensor:
