@@ -3,8 +3,10 @@
 `--mode batch` runs the same greedy episodes with the hf backend for every dtype (fp32, and bf16 where
 the CPU has bf16 matrix units) x torch threads (`--thread-counts`) x live episodes (`--live`: one batched
 `generate` per step) plus one at a time (`max_concurrent=1`, first `--single-episodes` tasks), and reports
-wall time, generated tokens/s, prefill tokens/s (one batched forward over the first prompts) and how many
-episodes are identical to the fp32 run with the same threads. The environment is a trivial in-process
+wall time, generated tokens/s, its ratio to the fp32 / 1 thread / batched row (`vs today`: the path before
+bf16), prefill tokens/s (one batched forward over the first prompts), how many episodes are identical to
+the fp32 batched run with the same threads, and the setting the rollout engine picks by default. Rows are
+interleaved (each mode cycles through the settings) so machine load affects them alike. The environment is a trivial in-process
 text game (any text is an action, done after `--steps` turns), so the numbers measure generation.
 
     python bench/bench_rollout.py --episodes 32 --steps 2 --max-new-tokens 64
@@ -139,8 +141,23 @@ def _prefill_rate(policy, tasks, steps: int) -> float:
     return sum(len(p) for p in prompts) / (time.perf_counter() - start)
 
 
+def _default_setting(model: str) -> dict:
+    """What the rollout engine picks when neither dtype nor threads are given (`HFPolicy.setting`)."""
+    policy = make_policy("hf", model)
+    setting = dict(policy.setting)
+    policy.close()
+    return setting
+
+
 def batch_mode(args: argparse.Namespace) -> None:
-    """Every dtype x threads x concurrency in one run; one-at-a-time on the first --single-episodes tasks."""
+    """Every dtype x threads x concurrency in one run, interleaved; one-at-a-time on the first --single-episodes.
+
+    The rows are taken mode by mode, cycling through the dtype x threads settings inside each mode (and
+    `--repeat` times over), so a change in machine load hits every setting alike. `vs today` divides each
+    row's generated tok/s by the fp32 / 1 thread / most-live-episodes row (the rollout path before bf16).
+    """
+    import torch
+
     from coevolve.hardware import cpu_bf16_flags
 
     dtypes = ["float32", "bfloat16"] if cpu_bf16_flags() else ["float32"]
@@ -148,34 +165,59 @@ def batch_mode(args: argparse.Namespace) -> None:
     tasks = EchoEnv().tasks("test")[: args.episodes]
     print(
         f"model {args.model}, {args.episodes} episodes x {args.steps} steps, max_new_tokens {args.max_new_tokens}, "
-        f"one-at-a-time on the first {args.single_episodes}; CPU bf16 features: {cpu_bf16_flags() or 'none'}"
+        f"one-at-a-time on the first {args.single_episodes}; CPU bf16 features: {cpu_bf16_flags() or 'none'}; "
+        f"{time.strftime('%Y-%m-%d %H:%M %Z')}"
     )
-    print("| dtype | threads | mode | wall s | generated tok/s | prefill tok/s | same as fp32 |")
-    print("|---|---:|---|---:|---:|---:|---|")
-    reference: dict[int, list] = {}
-    for dtype in dtypes:
-        for threads in args.thread_counts:
-            policy = make_policy("hf", args.model, dtype=dtype, num_threads=threads)
-            policy.generate([[Message("user", "warm up")]], SamplingParams(max_new_tokens=2))
-            prefill = _prefill_rate(policy, tasks, args.steps)
-            runs = {}
-            with tempfile.TemporaryDirectory() as tmp:
-                for live in args.live:
-                    runs[f"batched ({live} live)"] = _run(policy, tasks, params, args.steps, live,
-                                                          Path(tmp) / f"b{live}.jsonl")  # fmt: skip
-                runs["one at a time"] = _run(policy, tasks[: args.single_episodes], params, args.steps, 1,
-                                             Path(tmp) / "s.jsonl")  # fmt: skip
-            policy.close()
-            first = _episodes(next(iter(runs.values()))[1])
-            if dtype == "float32":
-                reference[threads] = first
-            ref = reference.get(threads, first)
-            for mode, (seconds, trajs) in runs.items():
-                eps = _episodes(trajs)
-                same = sum(e == r for e, r in zip(eps, ref, strict=False))
-                tokens = sum(t.completion_tokens for t in trajs)
-                print(f"| {dtype} | {threads} | {mode} | {seconds:.1f} | {tokens / seconds:.1f} | {prefill:.0f} | "
-                      f"{same}/{len(eps)} |", flush=True)  # fmt: skip
+    default = _default_setting(args.model)
+    settings = [(d, t) for d in dtypes for t in args.thread_counts]
+    policies = {s: make_policy("hf", args.model, dtype=s[0], num_threads=s[1]) for s in settings}
+    modes = [(f"batched ({live} live)", live, tasks) for live in args.live]
+    modes.append(("one at a time", 1, tasks[: args.single_episodes]))
+    prefill: dict = {s: [] for s in settings}
+    runs: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for rep in range(args.repeat):
+            for s, policy in policies.items():
+                torch.set_num_threads(s[1])
+                if rep == 0:
+                    policy.generate([[Message("user", "warm up")]], SamplingParams(max_new_tokens=2))
+                prefill[s].append(_prefill_rate(policy, tasks, args.steps))
+            for mode, live, mode_tasks in modes:
+                for s, policy in policies.items():
+                    torch.set_num_threads(s[1])
+                    out = Path(tmp) / f"{s[0]}-{s[1]}-{live}-{rep}.jsonl"
+                    runs.setdefault((s, mode), []).append(
+                        _run(policy, mode_tasks, params, args.steps, live, out)
+                    )
+    for policy in policies.values():
+        policy.close()
+    _print_batch_table(runs, prefill, settings, modes)
+    print(f"\nrollout engine default (no dtype / num_threads given): {default}")
+
+
+def _print_batch_table(runs: dict, prefill: dict, settings: list, modes: list) -> None:
+    """tok/s over all repeats; episodes compared with the fp32 run of the first mode at the same threads."""
+    first = modes[0][0]
+    rate = {
+        k: sum(t.completion_tokens for _, tr in v for t in tr) / sum(sec for sec, _ in v)
+        for k, v in runs.items()
+    }
+    today = rate.get((("float32", 1), first))
+    print(
+        f"\n| dtype | threads | mode | wall s | generated tok/s | vs today | prefill tok/s | same as fp32 ({first}) |"
+    )
+    print("|---|---:|---|---:|---:|---:|---:|---|")
+    for s in settings:
+        for mode, _, _ in modes:
+            reps = runs[(s, mode)]
+            ref = _episodes(runs[(("float32", s[1]), first)][0][1])
+            eps = _episodes(reps[0][1])
+            same = sum(e == r for e, r in zip(eps, ref, strict=False))
+            ratio = f"{rate[(s, mode)] / today:.2f}x" if today else "-"
+            seconds = sum(sec for sec, _ in reps) / len(reps)
+            pre = sum(prefill[s]) / len(prefill[s])
+            print(f"| {s[0]} | {s[1]} | {mode} | {seconds:.1f} | {rate[(s, mode)]:.1f} | {ratio} | {pre:.0f} | "
+                  f"{same}/{len(eps)} |", flush=True)  # fmt: skip
 
 
 def main() -> None:
@@ -192,6 +234,9 @@ def main() -> None:
     parser.add_argument("--live", type=int, nargs="+", default=[32, 16], help="batch mode: live episodes")
     parser.add_argument(
         "--single-episodes", type=int, default=4, help="batch mode: episodes run one at a time"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="batch mode: passes over all rows (interleaved)"
     )
     parser.add_argument("--workers", type=int, default=1, help="cache mode: env worker processes")
     args = parser.parse_args()

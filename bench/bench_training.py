@@ -20,6 +20,19 @@ divides all tokens by the wall time from the child's start (imports, model load,
 DPO reference precompute, first step included); `start-up loss` = 1 - e2e / steady.
 
     .venv/bin/python bench/bench_training.py --experts sciworld_experts.jsonl --steps 6 --micro-batch 2
+
+`--startup` instead times whole `coevolve train sft|dpo` commands (a child process each, the CLI as a
+user runs it, default settings apart from the step count and batch shape), SFT and DPO alternately:
+start-up = wall time from launching the command to the beginning of its first optimizer step
+(imports, model and tokenizer load, data preparation with assistant masks, DPO reference log-probs,
+trainer construction), from the step times the trainer records in training_done.json (`timing`);
+`start-up share` = start-up / the command's whole wall time. Time after the first step that is not in
+an optimizer step (checkpoints, the final save, exit) is reported beside it as `other`; the DPO
+reference pass (a forward over every pair, DPO's own compute) is reported on its own too, with the
+share the rest of the start-up would have in a run without it.
+
+    .venv/bin/python bench/bench_training.py --startup --experts sciworld_experts.jsonl --steps 6 \
+        --batch-size 4 --micro-batch 2 --repeat 2
 """
 
 from __future__ import annotations
@@ -206,6 +219,71 @@ def run_one(args) -> dict:
             "sys_s": round(usage.ru_stime, 1), "peak_rss_gb": round(usage.ru_maxrss / 2**20, 2), **extra}  # fmt: skip
 
 
+# ---------------------------------------------------------------------------- start-up of whole runs
+
+
+def startup_inputs(args, tmp: Path) -> dict[str, Path]:
+    """The first steps x batch experts (SFT file) and as many pairs built from them (pair file)."""
+    from coevolve.data.records import to_dict
+
+    n = args.steps * args.batch_size
+    trajs = load_experts(args.experts, n)
+    lines = [line for line in Path(args.experts).read_text().splitlines() if line.strip()]
+    files = {"sft": tmp / "experts.jsonl", "dpo": tmp / "pairs.jsonl"}
+    files["sft"].write_text("\n".join(lines[:n]) + "\n")
+    files["dpo"].write_text("".join(json.dumps(to_dict(p)) + "\n" for p in make_pairs(trajs)[:n]))
+    return files
+
+
+def time_command(kind: str, args, data: Path, out: Path) -> dict:
+    """Run `coevolve train KIND` to completion; split its wall time with the trainer's step clock."""
+    exe = Path(sys.executable).with_name("coevolve")
+    cmd = [str(exe), "train", kind, "--data" if kind == "sft" else "--pairs", str(data), "--model", args.model, "--out", str(out),
+           "--env", "sciworld", "--max-steps", str(args.steps), "--batch-size", str(args.batch_size),
+           "--micro-batch-size", str(args.micro_batch), "--max-length", str(args.max_length)]  # fmt: skip
+    cmd += ["--threads", str(args.threads)] if args.threads else []
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.time()
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    total = time.time() - t0
+    if done.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    info = json.loads((out / "training_done.json").read_text())
+    steps = info["timing"]["steps"]
+    startup, in_steps = steps[0][0] - t0, sum(e - b for b, e in steps)
+    ref = sum(e - b for b, e in info["timing"].get("reference_pass") or [])
+    return {"kind": kind, "total_s": total, "startup_s": startup, "steps_s": in_steps, "ref_s": ref,
+            "other_s": total - startup - in_steps, "n_steps": len(steps), "precision": info["fast_path"]["precision"],
+            "user_s": after.ru_utime - before.ru_utime, "sys_s": after.ru_stime - before.ru_stime}  # fmt: skip
+
+
+def run_startup(args) -> None:
+    import platform
+
+    print(f"start-up of `coevolve train` ({args.steps} steps, batch {args.batch_size}, micro batch "
+          f"{args.micro_batch}, max_length {args.max_length}, model {args.model}; {platform.node()}, "
+          f"{time.strftime('%Y-%m-%d %H:%M %Z')})\n")  # fmt: skip
+    print("| run | precision | wall s | start-up s | of which DPO reference pass s | optimizer steps s (n) | other s | "
+          "start-up share | start-up share without reference pass | outside steps | user s | sys s |\n"
+          "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")  # fmt: skip
+    shares: dict[str, list[float]] = {k: [] for k in args.kinds}
+    with tempfile.TemporaryDirectory() as tmp:
+        files = startup_inputs(args, Path(tmp))
+        for rep in range(args.repeat):
+            for kind in args.kinds:  # alternate, so machine load affects both alike
+                r = time_command(kind, args, files[kind], Path(tmp) / f"{kind}-{rep}")
+                share = r["startup_s"] / r["total_s"]
+                shares[kind].append(share)
+                lean = (r["startup_s"] - r["ref_s"]) / (r["total_s"] - r["ref_s"])
+                print(f"| {kind} #{rep + 1} | {r['precision']} | {r['total_s']:.1f} | {r['startup_s']:.1f} | "
+                      f"{r['ref_s']:.1f} | {r['steps_s']:.1f} ({r['n_steps']}) | {r['other_s']:.1f} | {share:.1%} | "
+                      f"{lean:.1%} | {1 - r['steps_s'] / r['total_s']:.1%} | {r['user_s']:.1f} | {r['sys_s']:.1f} |",
+                      flush=True)  # fmt: skip
+    for kind, values in shares.items():
+        print(f"\n{kind}: start-up share mean {sum(values) / len(values):.1%} over {len(values)} run(s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--experts", required=True, help="expert trajectories (JSONL, ETO format)")
@@ -215,11 +293,18 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=1024)
     parser.add_argument("--kinds", nargs="+", default=["sft", "dpo"], choices=["sft", "dpo"])
     parser.add_argument("--configs", nargs="+", default=CONFIGS, choices=CONFIGS)
+    parser.add_argument("--startup", action="store_true", help="time whole `coevolve train` runs (see above)")
+    parser.add_argument("--batch-size", type=int, default=4, help="--startup: optimizer batch")
+    parser.add_argument("--repeat", type=int, default=1, help="--startup: runs per kind, interleaved")
+    parser.add_argument("--threads", type=int, help="--startup: passed to `coevolve train --threads`")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--t0", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(run_one(args)))
+        return
+    if args.startup:
+        run_startup(args)
         return
     import torch
 
