@@ -252,14 +252,14 @@ def _ci(ci: list[float] | None, sign: bool = False) -> str:
 def results_markdown(report: dict[str, Any]) -> str:
     seeds = report["seeds"]
     headers = ["Method", "Column", "Mean", "95 % CI", "Seeds", *[f"seed {s}" for s in seeds],
-               "Success % (mean)", "Success % per seed"]  # fmt: skip
+               "Success % (mean, 95 % CI)", "Success % per seed"]  # fmt: skip
     rows = []
     for r in report["results"]:
         avg, win = r["avg_reward"], r["success_rate"]
         per_seed = [_num(avg["per_seed"].get(s)) for s in seeds]
         wins = " / ".join(_num(win["per_seed"].get(s), 0) for s in seeds)
         rows.append([r["method"], r["column"], _num(avg["mean"]), _ci(avg["ci"]), str(avg["n"]), *per_seed,
-                     _num(win["mean"], 0), wins])  # fmt: skip
+                     f"{_num(win['mean'], 0)} {_ci(win['ci'])}", wins])  # fmt: skip
     return markdown_table(headers, rows)
 
 
