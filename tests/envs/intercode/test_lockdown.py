@@ -11,9 +11,9 @@ import tracemalloc
 import pymysql
 import pytest
 
-from coevolve.envs.intercode_sql import service as db_cli
 from coevolve.data.records import Task
 from coevolve.envs.intercode_sql import IntercodeSqlEnv, MariaDBServer
+from coevolve.envs.intercode_sql import service as db_cli
 from coevolve.envs.intercode_sql.actions import format_sql_action
 from coevolve.envs.intercode_sql.server import (
     AGENT_USER,
