@@ -13,7 +13,7 @@ from coevolve.data.jsonl import JsonlWriter
 from coevolve.data.records import RecordError, to_dict
 from coevolve.models import load_causal_lm, load_tokenizer
 from coevolve.training import DPOSettings, SFTSettings, train_dpo, train_sft
-from coevolve.training.common import DONE_FILE, last_checkpoint
+from coevolve.training.common import DONE_FILE, is_done, last_checkpoint
 from coevolve.training.data import load_pair_files, sft_rows
 
 TINY = dict(epochs=1, batch_size=2, micro_batch_size=2, max_length=512, logging_steps=1)
@@ -47,7 +47,8 @@ def test_sft_trains_assistant_tokens_and_saves_loadable_model(tiny_model_dir, tm
 def test_dpo_checkpoint_reloads_and_continues(tiny_model_dir, tmp_path, caplog):
     out = tmp_path / "dpo"
     first = [make_pair(i) for i in range(4)]
-    s = DPOSettings.preset("target", 1, **TINY, max_steps=2, save_steps=1, save_total_limit=None)
+    s = DPOSettings.preset("target", 1, **TINY, max_steps=2, save_steps=1, save_total_limit=None,
+                           keep_checkpoints=True)  # fmt: skip
     train_dpo(str(tiny_model_dir), first, out, s)
     assert last_checkpoint(out).name == "checkpoint-2"
     history1 = json.loads((out / DONE_FILE).read_text())["log_history"]
@@ -125,3 +126,11 @@ def test_cli_unknown_setting_is_a_user_error(tiny_model_dir, tmp_path, capsys):
     code = main(["train", "sft", "--model", str(tiny_model_dir), "--data", str(sft_file), "--out",
                  str(tmp_path / "o"), "--set", "epoch=1"])  # fmt: skip
     assert code == 2 and "unknown setting 'epoch'" in capsys.readouterr().err
+
+
+def test_finished_run_removes_its_resume_checkpoints(tiny_model_dir, tmp_path):
+    out = tmp_path / "dpo"
+    s = DPOSettings.preset("target", 1, **TINY, max_steps=2, save_steps=1, save_total_limit=None)
+    train_dpo(str(tiny_model_dir), [make_pair(i) for i in range(4)], out, s)
+    assert is_done(out) and not list(out.glob("checkpoint-*"))  # kept only with keep_checkpoints
+    assert load_causal_lm(str(out)).config.hidden_size == 64

@@ -186,5 +186,8 @@ def save_final(trainer, tokenizer, out_dir: Path, settings: TrainSettings, summa
             info["timing"] = {**clock.timing, "reference_pass": getattr(trainer, "reference_pass", None)}
         write_json_atomic(out_dir / DONE_FILE, info)  # the marker a resume trusts: whole or absent
         shutil.rmtree(out_dir / "dataset_cache", ignore_errors=True)
+        if not settings.keep_checkpoints:  # after the done marker: a crash in between only keeps them
+            for checkpoint in out_dir.glob("checkpoint-*"):
+                shutil.rmtree(checkpoint, ignore_errors=True)
     trainer.accelerator.wait_for_everyone()
     return out_dir

@@ -55,6 +55,9 @@ class TrainConfig:
     # loses at most that much of a ~100-step paper stage); >= 1: every N optimizer steps
     save_steps: float = 0.2
     save_total_limit: int | None = 2  # checkpoints kept (None: all)
+    # keep the checkpoint-N folders once training has finished (they only serve to resume an interrupted
+    # stage; a 135M model's weights + optimizer state are 1.6 GB each, a 7B model's ~80 GB)
+    keep_checkpoints: bool = False
     logging_steps: float = 0.02  # < 1: a ratio of the total steps (~50 points per stage)
     # "tensorboard" (event files in logging_dir), "none", or a comma list adding "wandb" / "trackio"
     # (those must be installed; refused before training otherwise)
