@@ -24,6 +24,7 @@ import textwrap
 import tokenize
 import types
 import typing
+from collections.abc import Mapping
 from typing import Any, get_type_hints
 
 import yaml
@@ -134,10 +135,31 @@ def build(cls: type, data: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {exc}") from exc
 
 
+def _admits_plain_value(hint: Any) -> bool:
+    """`bool | X | None`: a field that takes a plain value as well as a nested config X."""
+    args = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else ()
+    return any(a is not type(None) and not dataclasses.is_dataclass(a) for a in args)
+
+
+def _dict_item_dataclass(hint: Any) -> tuple[Any, type | None]:
+    """(key type, item dataclass) of a `dict[K, X]` hint whose values are configs."""
+    if typing.get_origin(hint) is dict:
+        key, item = typing.get_args(hint) or (Any, None)
+        return key, item if dataclasses.is_dataclass(item) else None
+    return Any, None
+
+
 def _value(hint: Any, value: Any, where: str) -> Any:
     nested = _dataclass_of(hint)
     if nested is not None and value is not None:
-        return build(nested, value, where)
+        if isinstance(value, (dict, nested)) or not _admits_plain_value(hint):
+            return build(nested, value, where)
+        return check_type(value, hint, where)
+    key, item = _dict_item_dataclass(hint)
+    if item is not None:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__}")
+        return {check_type(k, key, f"{where}.{k}"): build(item, v, f"{where}.{k}") for k, v in value.items()}
     item = _list_item_dataclass(hint)
     if item is not None:
         if not isinstance(value, list):
@@ -167,6 +189,55 @@ def check_keys(values: dict[str, Any], cls: type, where: str, extra: tuple[str, 
             check_keys(value, nested, f"{where}.{head}")
         elif nested is None or not isinstance(value, bool):  # `lora: true` switches the default adapter on
             _value(hints[head], value, f"{where}.{key}")
+
+
+# --- override configs: typed sections whose unset fields leave the value to a preset
+
+
+class OverrideConfig(Mapping):
+    """Base of an override section (a run config's `sft`, `dpo`, `pairs`): a dataclass whose fields mirror
+    a settings class, each typed as there, none set by default. What counts is what was set: `overrides()`
+    (also the section read as a mapping, so `{**section}` and `section.get(key, default)` work) goes on top
+    of a preset or schedule; the rest is left to them. An unset field reads None; a field set to None
+    (`save_total_limit: null`) is set. Subclasses: `@dataclass(init=False, eq=False, repr=False)`."""
+
+    def __init__(self, **values: Any) -> None:
+        names = field_names(type(self))
+        unknown = sorted(set(values) - set(names))
+        if unknown:
+            hint = did_you_mean(unknown[0], names)
+            raise TypeError(f"{type(self).__name__}: unknown field(s) {unknown}{hint}")
+        self.__dict__["_set"] = []
+        for name in names:
+            self.__dict__[name] = None
+        for name, value in values.items():
+            setattr(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name in self.__dataclass_fields__ and name not in self._set:
+            self._set.append(name)
+
+    def overrides(self) -> dict[str, Any]:
+        """The fields that were set, in the order given, as plain data (nested sections as mappings)."""
+        return {name: plain(getattr(self, name)) for name in self._set}
+
+    def is_set(self, name: str) -> bool:
+        return name in self._set
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._set:
+            raise KeyError(key)
+        return plain(getattr(self, key))
+
+    def __iter__(self) -> typing.Iterator[str]:
+        return iter(list(self._set))
+
+    def __len__(self) -> int:
+        return len(self._set)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in self._set)})"
 
 
 # --- overrides: the one `key.sub=value` parser
@@ -357,7 +428,9 @@ def flag_values(args: argparse.Namespace, dests: list[str], dest_prefix: str = "
 
 
 def plain(value: Any) -> Any:
-    """A YAML/JSON-safe copy (tuples as lists, dataclasses as mappings)."""
+    """A YAML/JSON-safe copy (tuples as lists, dataclasses as mappings, override configs as what they set)."""
+    if isinstance(value, OverrideConfig):
+        return value.overrides()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):

@@ -209,7 +209,7 @@ def train_rft(pipe: Pipeline, k: int) -> dict[str, Any]:
         rft_start(pipe, k),
     )
     overrides = {"seed": pipe.config.seed, "logging_dir": str(pipe.layout.logs(f"iter{k}", "target")),
-                 **pipe.config.sft}  # fmt: skip
+                 **pipe.config.sft.overrides()}  # fmt: skip
     trajs = load_eto_sft(data, "rft")
     log.info("iteration %d: RFT, SFT of %s on %d trajectories (%s)", k, start, len(trajs), data)
     if pipe.config.launcher.kind == "accelerate":

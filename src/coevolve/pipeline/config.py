@@ -4,9 +4,10 @@ A method (sft, eto, coevolve, positive-agent, frozen-failure) is a preset of thi
 (`pipeline/methods.py`), never a code path of its own.
 
 Every section is a `*Config` dataclass (help on each field; `coevolve validate --defaults` prints them
-all, configs/defaults.yaml is that output). `sft`, `dpo` and `pairs` are override mappings on top of the
-method's presets and ETO's DPO schedule; their keys and values are checked against `SFTConfig`,
-`DPOConfig` and `PairConfig` at load time, so a typo fails before any compute, naming the closest key.
+all, configs/defaults.yaml is that output). `sft`, `dpo` and `pairs` are override configs
+(pipeline/sections.py): typed like `SFTConfig`, `DPOConfig` and `PairConfig`, every key optional, only the
+keys set layered over the method's presets and ETO's DPO schedule. Their keys and values are checked at
+load time, so a typo fails before any compute, naming the closest key.
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ import yaml
 from coevolve.agents.base import SamplingConfig
 from coevolve.configtree import ConfigError, build, check_type, parse_overrides, plain, set_dotted
 from coevolve.configtree import type_name as _type_name
-from coevolve.pipeline.schedule import normalise_dpo
+from coevolve.pipeline.sections import (
+    SECTIONS,
+    DPOOverrideConfig,
+    PairOverrideConfig,
+    SFTOverrideConfig,
+    build_sections,
+    section,
+)
 
 __all__ = ["ConfigError", "EnvConfig", "LauncherConfig", "RolloutConfig", "RunConfig", "SamplingConfig",
            "check_type", "load_config", "set_dotted", "_type_name"]  # fmt: skip
@@ -140,10 +148,12 @@ class RunConfig:
     best_of_n: BestOfNConfig = field(default_factory=BestOfNConfig)
 
     # --- per-stage settings (overrides of the stage dataclasses' defaults)
-    sft: dict[str, Any] = field(default_factory=dict)  # SFTConfig overrides (coevolve.training)
+    # SFTConfig overrides (coevolve.training)
+    sft: SFTOverrideConfig = field(default_factory=SFTOverrideConfig)
     # DPOConfig overrides for both agents, plus `schedule` and `by_iteration` (pipeline/schedule.py)
-    dpo: dict[str, Any] = field(default_factory=dict)
-    pairs: dict[str, Any] = field(default_factory=dict)  # PairConfig overrides (coevolve.pairs)
+    dpo: DPOOverrideConfig = field(default_factory=DPOOverrideConfig)
+    # PairConfig overrides (coevolve.pairs)
+    pairs: PairOverrideConfig = field(default_factory=PairOverrideConfig)
     target_sampling: SamplingConfig = field(default_factory=SamplingConfig)  # the target's exploration
     # The failure agent starts as a copy of the SFT model: sampled at 0.7 its first rollouts differ from the
     # target's greedy ones, so iteration 1 already yields failure pairs (greedy copies would all tie).
@@ -157,10 +167,14 @@ class RunConfig:
     # after the experts stage: stop unless generation caps and SFT/DPO max_length cover every expert
     check_token_caps: bool = True
 
+    def __post_init__(self) -> None:  # a section given as a mapping (code, not YAML) becomes its config
+        for name in SECTIONS:
+            setattr(self, name, section(name, getattr(self, name), "RunConfig"))
+
     def fingerprint(
         self, exclude: tuple[str, ...] = ("iterations", "eval_every_iteration", "data_dir", "check_token_caps")
     ) -> dict[str, Any]:
-        """Flattened config used to detect edits of finished stages."""
+        """Flattened config used to detect edits of finished stages (sft/dpo/pairs: the keys set)."""
         data = {k: v for k, v in plain(self).items() if k not in exclude}
         return flatten(data)
 
@@ -197,13 +211,23 @@ def config_hash(values: dict[str, Any]) -> str:
 def from_dict(data: dict[str, Any], where: str = "config") -> RunConfig:
     from coevolve.pipeline.methods import apply_method
 
-    config = build(RunConfig, apply_method(data, where), where)
-    validate(config, where)
-    config.dpo = normalise_dpo(config.dpo)
+    data = apply_method(data, where)
+    raw = {name: data.pop(name) for name in SECTIONS if name in data}
+    config = build(RunConfig, data, where)
+    check_values(config, where)
+    for name, value in build_sections(raw, where).items():
+        setattr(config, name, value)
+    check_sampling(config, where)
     return config
 
 
 def validate(config: RunConfig, where: str = "config") -> None:
+    check_values(config, where)
+    check_sections(config, where)
+
+
+def check_values(config: RunConfig, where: str = "config") -> None:
+    """Choices, envs, iterations and ranges of every section but sft/dpo/pairs."""
     for key, choices in VALID_CHOICES.items():
         if getattr(config, key) not in choices:
             raise ConfigError(f"{where}: '{key}' must be one of {choices}, got {getattr(config, key)!r}")
@@ -218,28 +242,16 @@ def validate(config: RunConfig, where: str = "config") -> None:
     if config.rft.init not in RFT_INITS:
         raise ConfigError(f"{where}: 'rft.init' must be one of {RFT_INITS}, got {config.rft.init!r}")
     check_ranges(config, where)
-    check_sections(config, where)
 
 
 def check_sections(config: RunConfig, where: str = "config") -> None:
     """`sft` / `dpo` / `pairs` keys name real settings (did-you-mean) and their values fit the field types;
     `dpo` keeps ETO's schedule unless told not to; sampling sections leave `n` to `samples_per_task`."""
-    from coevolve.configtree import check_keys
-    from coevolve.pairs.settings import PairConfig
-    from coevolve.pipeline.schedule import SECTION_KEYS, ScheduleError, check_dpo, check_settings
-    from coevolve.training.settings import DPOConfig, SFTConfig
+    build_sections({name: getattr(config, name).overrides() for name in SECTIONS}, where)
+    check_sampling(config, where)
 
-    try:
-        check_settings(config.sft, SFTConfig, "sft")
-        check_dpo(config.dpo, "dpo")
-        check_keys(config.sft, SFTConfig, f"{where}.sft")
-        check_keys(config.dpo, DPOConfig, f"{where}.dpo", SECTION_KEYS)
-        for k, values in normalise_dpo(config.dpo).get("by_iteration", {}).items():
-            check_keys(values, DPOConfig, f"{where}.dpo.by_iteration.{k}")
-        check_keys(config.pairs, PairConfig, f"{where}.pairs")
-        build(PairConfig, config.pairs, f"{where}.pairs")
-    except ScheduleError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+
+def check_sampling(config: RunConfig, where: str = "config") -> None:
     for name in ("target_sampling", "aux_sampling", "eval_sampling"):
         if getattr(config, name).n != 1:
             raise ConfigError(f"{where}: '{name}.n' must be 1; set '{name}.samples_per_task' for more samples")

@@ -295,12 +295,12 @@ class Pipeline:
         generation = {"eval_sampling.max_new_tokens": cfg.eval_sampling.max_new_tokens}
         lengths = {}
         if not cfg.sft_checkpoint:
-            lengths["sft.max_length"] = int(cfg.sft.get("max_length", SFTSettings().max_length))
+            lengths["sft.max_length"] = cfg.sft.get("max_length", SFTSettings().max_length)
         if cfg.iterations > 0:
             generation["target_sampling.max_new_tokens"] = cfg.target_sampling.max_new_tokens
             if cfg.aux_agent != "none":
                 generation["aux_sampling.max_new_tokens"] = cfg.aux_sampling.max_new_tokens
-            lengths["dpo.max_length"] = int(cfg.dpo.get("max_length", DPOSettings().max_length))
+            lengths["dpo.max_length"] = cfg.dpo.get("max_length", DPOSettings().max_length)
         turn, episode = token_counters(load_tokenizer(cfg.sft_checkpoint or cfg.base_model))
         errors = []
         for spec in cfg.envs:
@@ -320,7 +320,8 @@ class Pipeline:
 
         trajs = [t for spec in self.config.envs for t in self.experts(spec.name).values()]
         out = self.run_dir / "checkpoints" / "sft"
-        overrides = {"seed": self.config.seed, "logging_dir": str(self.log_dir("sft")), **self.config.sft}
+        overrides = {"seed": self.config.seed, "logging_dir": str(self.log_dir("sft"))}
+        overrides.update(self.config.sft.overrides())  # the keys the run config sets
         if self.config.launcher.kind == "accelerate":
             files = [str(self.expert_path(spec.name)) for spec in self.config.envs]
             self._launch(["sft", "--model", self.config.base_model, "--data", *files], out, overrides)
@@ -359,7 +360,7 @@ class Pipeline:
         }
         settings = DPOSettings.preset(preset, k, **overrides)
         resolved = {"beta": settings.beta, "learning_rate": settings.learning_rate,
-                    "schedule": self.config.dpo.get("schedule", "eto")}  # fmt: skip
+                    "schedule": self.config.dpo.schedule or "eto"}  # fmt: skip
         if not pairs:
             log.warning("iteration %d: no pairs for the %s agent; it keeps its previous model", k, agent)
             return {"pairs": 0, "trained": False, **resolved}
@@ -505,7 +506,7 @@ class Pipeline:
         from coevolve.pairs import PairSettings
 
         try:
-            return PairSettings(**self.config.pairs)
+            return PairSettings(**self.config.pairs.overrides())
         except TypeError as exc:
             raise ConfigError(f"config 'pairs': {exc}") from exc
 

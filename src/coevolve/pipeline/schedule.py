@@ -18,6 +18,7 @@ closest valid name.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from coevolve.configtree import did_you_mean, field_names
@@ -96,11 +97,11 @@ def check_dpo(dpo: dict[str, Any], where: str = "dpo") -> None:
         check_settings(values, DPOSettings, f"{where}.by_iteration.{k}")
 
 
-def dpo_overrides(dpo: dict[str, Any], k: int) -> dict[str, Any]:
+def dpo_overrides(dpo: Mapping[str, Any], k: int) -> dict[str, Any]:
     """The DPO setting overrides of iteration k: plain keys, the schedule's beta/lr, then by_iteration[k]."""
     from coevolve.training.settings import eto_schedule
 
-    dpo = normalise_dpo(dpo)
+    dpo = normalise_dpo(dict(dpo))  # a run config's typed `dpo` section reads as the mapping of what it sets
     plain = {key: v for key, v in dpo.items() if key not in SECTION_KEYS}
     if dpo.get("schedule", "eto") == "constant":
         scheduled = {**eto_schedule(1), **{key: plain[key] for key in SCHEDULED if key in plain}}
