@@ -147,7 +147,7 @@ def section(name: str, values: Any, where: str = "config") -> OverrideConfig:
         except ScheduleError as exc:
             raise ConfigError(str(exc)) from None
         values = {**values, "by_iteration": {k: fold_lora_keys(v) for k, v in by_iteration.items()}}
-    return build(SECTION_CLASSES[name], values, f"{where}.{name}")
+    return build(SECTION_CLASSES[name], values, f"{where}: {name}")
 
 
 def build_sections(raw: dict[str, Any], where: str = "config") -> dict[str, OverrideConfig]:
@@ -168,13 +168,13 @@ def build_sections(raw: dict[str, Any], where: str = "config") -> dict[str, Over
     try:
         check_settings(sft, SFTConfig, "sft")
         check_dpo(dpo, "dpo")
-        check_keys(sft, SFTConfig, f"{where}.sft")
-        check_keys(dpo, DPOConfig, f"{where}.dpo", SECTION_KEYS)
+        check_keys(sft, SFTConfig, f"{where}: sft")
+        check_keys(dpo, DPOConfig, f"{where}: dpo", SECTION_KEYS)
         dpo = normalise_dpo(dpo)
         for k, values in dpo.get("by_iteration", {}).items():
-            check_keys(values, DPOConfig, f"{where}.dpo.by_iteration.{k}")
-        check_keys(pairs, PairConfig, f"{where}.pairs")
-        build(PairConfig, pairs, f"{where}.pairs")
+            check_keys(values, DPOConfig, f"{where}: dpo.by_iteration.{k}")
+        check_keys(pairs, PairConfig, f"{where}: pairs")
+        build(PairConfig, pairs, f"{where}: pairs")
     except ScheduleError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     return {
