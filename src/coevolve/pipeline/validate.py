@@ -103,11 +103,12 @@ HEADER = """\
 def defaults_yaml() -> str:
     """configs/defaults.yaml: a valid config (one example env) documenting every key."""
     from coevolve.configtree import describe, field_help, field_names, yaml_scalar
-    from coevolve.envs.registry import env_names
+    from coevolve.envs.registry import ENV_MODULES
     from coevolve.pairs.settings import PairConfig
     from coevolve.training.settings import DPOConfig, SFTConfig
 
-    example = env_names()[0]  # the first registered benchmark, as an example entry
+    # the first packaged benchmark (sorted) as the example entry: not whatever a test registered first
+    example = sorted(ENV_MODULES)[0]
     config, helps = RunConfig(envs=[EnvConfig(name=example)]), field_help(RunConfig)
     overrides = {"sft": [SFTConfig()], "pairs": [PairConfig()], "dpo": [DPOConfig()]}
     lines = HEADER.splitlines()
