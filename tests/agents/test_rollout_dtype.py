@@ -28,10 +28,10 @@ def test_policy_records_its_setting(tiny_model_dir, monkeypatch):
         policy.close()
 
 
-def test_default_threads_leave_half_the_cores_to_the_envs(tiny_model_dir, monkeypatch):
+def test_default_threads_use_every_usable_core_and_are_restored(tiny_model_dir, monkeypatch):
     monkeypatch.setattr("coevolve.agents.hf.usable_cores", lambda: 2)
     before = torch.get_num_threads()
     policy = make_policy("hf", str(tiny_model_dir), device="cpu", dtype="float32")
-    assert policy.setting["threads"] == 1 == torch.get_num_threads()
+    assert policy.setting["threads"] == 2 == torch.get_num_threads()
     policy.close()
     assert torch.get_num_threads() == before

@@ -58,13 +58,13 @@ COMMON: dict[str, Any] = {
     },  # fmt: skip
     "aux_sampling": {"temperature": 0.7},
     "eval_every_iteration": False,
-    # An SFT'd model needs no in-context example; one torch thread beside the simulator JVMs.
+    # An SFT'd model needs no in-context example; the policy takes every core (its default: fastest on idle
+    # cores even beside the simulator JVMs, BENCHMARKS.md).
     "rollout": {
         "backend": "hf",
         "max_concurrent": 30,
         "num_workers": 2,
         "with_examples": False,
-        "backend_kwargs": {"num_threads": 1},
     },
 }
 
