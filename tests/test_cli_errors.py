@@ -129,3 +129,13 @@ def test_database_down_or_wrong_password_is_one_line(tmp_path, capsys, monkeypat
 
     assert is_user_error(info.value), repr(info.value)
     assert "127.0.0.1" in str(info.value)
+
+
+def test_validate_checks_a_study_file_as_study_check_does(tmp_path, capsys):
+    path = tmp_path / "study.yaml"
+    path.write_text("study: {seeds: [0, 1, 2]}\n" + BASE)
+    assert main(["validate", str(path)]) == 0
+    assert "3 seeds [0, 1, 2]" in capsys.readouterr().out.replace("\n", " ")
+    path.write_text("study: {seds: [0, 1, 2]}\n" + BASE)
+    err = _cli(capsys, "validate", str(path))
+    assert "seds" in err and "did you mean 'seeds'" in err
