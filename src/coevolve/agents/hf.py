@@ -102,8 +102,8 @@ class HFPolicy(Policy):
         self._threads_before = torch.get_num_threads()
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         if num_threads is None and self.device.type == "cpu":
-            # Every usable core: fastest on cores this run has to itself, even beside ScienceWorld's JVMs
-            # (BENCHMARKS.md, 2026-12-01: 30 ScienceWorld episodes in 132 s with 2 threads vs 191 s with 1 on 2
+            # Every usable core: fastest on cores this run has to itself, even beside simulator JVMs
+            # (BENCHMARKS.md, 2026-12-01: 30 simulator episodes in 132 s with 2 threads vs 191 s with 1 on 2
             # idle cores; bench_rollout bf16 3.07x vs 2.10x). On cores shared with other jobs OpenMP threads
             # wait for each other (2 threads 2-6x slower there): pass num_threads=1.
             num_threads = usable_cores()
