@@ -375,6 +375,11 @@ def _scalar(hint: Any) -> Any:
     return hint if hint in (*_FLAG_TYPES, bool) else None
 
 
+def add_overrides(parser: argparse.ArgumentParser, help: str) -> None:
+    """`--set KEY=VALUE` (repeatable) into `args.overrides`, for the one override parser here."""
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=help)
+
+
 def add_flags(
     parser: argparse.ArgumentParser | argparse._ArgumentGroup,
     cls: type,

@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 from rich.console import Console
 
+from coevolve.configtree import add_overrides
 from coevolve.pipeline.compare import PAPER_METHODS, comparison_configs, preflight_comparison, run_comparison
 from coevolve.pipeline.config import load_config_dict
 
@@ -27,13 +28,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help=f"comma-separated methods (default: {','.join(PAPER_METHODS)}); sft always runs first",
     )
     parser.add_argument("--out", help="output folder (default: runs/<config name>-compare)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key for every method, e.g. --set base_model=Qwen/Qwen3-4B-Instruct-2507",
+    add_overrides(
+        parser, "override a config key for every method, e.g. --set base_model=Qwen/Qwen3-4B-Instruct-2507"
     )
     parser.add_argument("--data-dir", help="folder with local copies of data files (or COEVOLVE_DATA_DIR)")
     parser.add_argument("--check", action="store_true", help="validate every method's config and stop")

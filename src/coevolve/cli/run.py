@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from coevolve.configtree import add_flags, flag_values
+from coevolve.configtree import add_flags, add_overrides, flag_values
 from coevolve.pipeline.config import RunConfig, load_config
 from coevolve.pipeline.layout import RunLayout
 from coevolve.pipeline.runner import Pipeline
@@ -21,14 +21,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("config", help="YAML run config (see configs/)")
     parser.add_argument("--out", help="run directory (default: runs/<config name>)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key, e.g. --set iterations=2 --set envs.0.train_limit=8",
-    )
+    add_overrides(parser, "override a config key, e.g. --set iterations=2 --set envs.0.train_limit=8")
     parser.add_argument("--resume", action="store_true", help="continue an existing run directory")
     parser.add_argument("--redo-from", metavar="STAGE", help="recompute this stage and every later one")
     parser.add_argument(

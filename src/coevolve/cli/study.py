@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from coevolve.configtree import add_overrides
 from coevolve.pipeline.compare import preflight_comparison
 from coevolve.pipeline.study import StudyLayout, load_study, parse_seeds, run_study, study_configs
 
@@ -29,13 +30,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--seeds", help="comma-separated seeds, replacing the file's study.seeds (e.g. 0,1,2)"
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a key of the study file, e.g. --set iterations=3 or --set study.methods=[sft,eto]",
+    add_overrides(
+        parser, "override a key of the study file, e.g. --set iterations=3 or --set study.methods=[sft,eto]"
     )
     parser.add_argument("--data-dir", help="folder with local copies of data files (or COEVOLVE_DATA_DIR)")
     parser.add_argument("--check", action="store_true", help="validate every (seed, method) config and stop")

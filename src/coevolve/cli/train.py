@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from coevolve.configtree import add_flags, flag_values
+from coevolve.configtree import add_flags, add_overrides, flag_values
 from coevolve.procs import run_group, watch_launcher_parent
 from coevolve.training.launch import CONFIG_DIR, accelerate_config, launch_command, launched_env  # noqa: F401
 from coevolve.training.settings import DPOConfig, SFTConfig
@@ -36,8 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         sub.add_argument("--model", required=True, help="hub id, checkpoint dir or smollm2-135m")
         sub.add_argument("--out", required=True, type=Path, help="output dir (resumes its checkpoint-*)")
         sub.add_argument("--env", default="unknown", help="environment name stored in the loaded records")
-        sub.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                         help="override a setting, e.g. --set epochs=1 --set lora.r=8")  # fmt: skip
+        add_overrides(sub, "override a setting, e.g. --set epochs=1 --set lora.r=8")
         sub.add_argument("--lora", action="store_true", help="train a LoRA adapter (PEFT)")
         sub.add_argument("--merge-lora", action=argparse.BooleanOptionalAction, default=True,
                          help="save the adapter merged into the model (default) or as an adapter")  # fmt: skip

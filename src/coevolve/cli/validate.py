@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 
+from coevolve.configtree import add_overrides
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("validate", help="check a run config before any compute")
     parser.add_argument("config", nargs="?", help="YAML run config (see configs/)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config key, as in `coevolve run`")  # fmt: skip
+    add_overrides(parser, "override a config key, as in `coevolve run`")
     parser.add_argument("--out", help="run directory whose experts the token caps are checked against")
     parser.add_argument("--defaults", action="store_true", help="print every key with its default and exit")
     parser.set_defaults(func=run)
