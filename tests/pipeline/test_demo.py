@@ -17,7 +17,8 @@ from coevolve.pipeline.runner import Pipeline
 @pytest.mark.parametrize("env", sorted(DEMO_ENVS))
 @pytest.mark.parametrize("quick", [False, True])
 def test_every_method_config_is_valid_and_has_one_benchmark(env, quick, tmp_path):
-    configs = {m: from_dict(demo_config(m, tmp_path, quick, None, env)) for m in DEMO_METHODS}
+    methods = {*DEMO_METHODS, "eto"}  # the default ones and what --methods adds
+    configs = {m: from_dict(demo_config(m, tmp_path, quick, None, env)) for m in methods}
     for method, config in configs.items():
         assert [s.name for s in config.envs] == [env]
         assert config.method == method

@@ -1,4 +1,5 @@
-"""`summarize` on hand-built episodes, and `evaluate` + `coevolve eval` resuming after a crash."""
+"""`summarize` on hand-built episodes, `evaluate` + `coevolve eval` resuming after a crash, and several splits
+evaluated in one pool."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from counting_env import CountingEnv  # noqa: F401 - registers "counting"
 from coevolve.agents import SamplingParams
 from coevolve.cli import main
 from coevolve.data.records import Message, Step, Task, Trajectory
-from coevolve.evaluation.runner import evaluate
+from coevolve.evaluation.runner import EPISODES_FILE, evaluate, evaluate_splits
 from coevolve.evaluation.summary import summarize
 
 
@@ -63,6 +64,35 @@ def test_evaluate_resumes_after_crash_with_clean_summary(tiny_model_dir, tmp_pat
     assert resumed == clean
     after = (crashed / "episodes.jsonl").read_text().splitlines(keepends=True)
     assert after[:3] == lines[:3] and len(after) == 6  # finished episodes kept, not redone
+
+
+def test_splits_in_one_pool_match_separate_evaluations_and_resume(tiny_model_dir, tmp_path):
+    opts = dict(params=SamplingParams(max_new_tokens=5), num_workers=0, max_concurrent=4, show_progress=False,
+                policy_kwargs={"device": "cpu"}, limit=4)  # fmt: skip
+    dirs = {"test": tmp_path / "joint" / "test", "dev": tmp_path / "joint" / "dev"}
+    joint = evaluate_splits(str(tiny_model_dir), "counting", dirs, **opts)
+    for split, folder in dirs.items():
+        alone = evaluate(str(tiny_model_dir), "counting", split, tmp_path / "alone" / split, **opts)
+        assert joint[split] == alone and alone["episodes"] == 4
+        keys = [
+            json.loads(line)["task"]["split"] for line in (folder / EPISODES_FILE).read_text().splitlines()
+        ]
+        assert keys == [split] * 4  # each split's episodes in its own folder, none of the other's
+        assert json.loads((folder / "summary.json").read_text()) == alone
+    # killed with one split finished and the other half done: the rerun redoes nothing finished
+    lines = (dirs["dev"] / EPISODES_FILE).read_text().splitlines(keepends=True)
+    (dirs["dev"] / EPISODES_FILE).write_text("".join(lines[:2]))
+    before = (dirs["test"] / EPISODES_FILE).read_text()
+    assert evaluate_splits(str(tiny_model_dir), "counting", dirs, **opts) == joint
+    assert (dirs["test"] / EPISODES_FILE).read_text() == before
+    assert (dirs["dev"] / EPISODES_FILE).read_text().splitlines(keepends=True)[:2] == lines[:2]
+
+
+def test_splits_sharing_a_task_are_refused(tiny_model_dir, tmp_path):
+    task = Task("counting", "test", "1")
+    with pytest.raises(ValueError, match="share a task"):
+        evaluate_splits(str(tiny_model_dir), "counting", {"test": tmp_path / "a", "dev": tmp_path / "b"},
+                        tasks={"test": [task], "dev": [task]}, num_workers=0)  # fmt: skip
 
 
 def test_eval_cli_writes_files_and_reports_bad_split(tiny_model_dir, tmp_path, capsys):

@@ -29,7 +29,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--quick", action="store_true", help="a few-minute smoke version")
     parser.add_argument("--out", help="output folder (default: runs/demo/<env> or runs/demo-quick/<env>)")
     parser.add_argument(
-        "--methods", nargs="+", default=list(DEMO_METHODS), help="methods to run (sft always runs)"
+        "--methods",
+        nargs="+",
+        default=list(DEMO_METHODS),
+        help=f"methods to run (default: {' '.join(DEMO_METHODS)}; sft always runs; add eto to compare)",
     )
     parser.add_argument("--data-dir", help="folder with local copies of data files (or COEVOLVE_DATA_DIR)")
     parser.set_defaults(func=run)

@@ -539,34 +539,33 @@ class Pipeline:
     # ------------------------------------------------------------------ evaluation and results
 
     def evaluate(self, k: int) -> dict[str, Any]:
-        from coevolve.evaluation.runner import evaluate
+        from coevolve.evaluation.runner import evaluate_splits
 
         cfg, s = self.config, self.config.eval_sampling
         if cfg.eval_select == "best":  # best-of-n: N sampled episodes per task (pipeline/baselines.py)
             best = cfg.best_of_n
             s = dataclasses.replace(s, temperature=best.temperature, samples_per_task=best.samples)
         summaries = {}
-        for spec in cfg.envs:
-            for split in spec.eval_splits:
-                summaries[f"{spec.name}_{split}"] = evaluate(
-                    self.checkpoint("target", k),
-                    spec.name,
-                    split,
-                    self.eval_dir(k, spec.name, split),
-                    tasks=self.eval_tasks(spec.name, split),
-                    backend=cfg.rollout.backend,
-                    policy_kwargs=cfg.rollout.backend_kwargs,
-                    params=self._params(s, k),
-                    max_concurrent=cfg.rollout.max_concurrent,
-                    num_workers=cfg.rollout.num_workers,
-                    iteration=k,
-                    env_kwargs=spec.env_kwargs,
-                    data_dir=cfg.data_dir,
-                    with_examples=cfg.rollout.with_examples,
-                    step_timeout=spec.step_timeout,
-                    samples_per_task=s.samples_per_task,
-                    select=cfg.eval_select,
-                )
+        for spec in cfg.envs:  # the splits of one benchmark share one pool of live episodes
+            splits = evaluate_splits(
+                self.checkpoint("target", k),
+                spec.name,
+                {split: self.eval_dir(k, spec.name, split) for split in spec.eval_splits},
+                tasks={split: self.eval_tasks(spec.name, split) for split in spec.eval_splits},
+                backend=cfg.rollout.backend,
+                policy_kwargs=cfg.rollout.backend_kwargs,
+                params=self._params(s, k),
+                max_concurrent=cfg.rollout.max_concurrent,
+                num_workers=cfg.rollout.num_workers,
+                iteration=k,
+                env_kwargs=spec.env_kwargs,
+                data_dir=cfg.data_dir,
+                with_examples=cfg.rollout.with_examples,
+                step_timeout=spec.step_timeout,
+                samples_per_task=s.samples_per_task,
+                select=cfg.eval_select,
+            )
+            summaries.update({f"{spec.name}_{split}": summary for split, summary in splits.items()})
         generated = sum(v["generated_tokens"] for v in summaries.values())
         return {
             "avg_reward": {key: v["avg_reward"] for key, v in summaries.items()},

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -93,30 +95,41 @@ class RolloutEngine:
 
     # ------------------------------------------------------------ public API
 
-    def run(self, tasks: list[Task], out_path: Path) -> list[Trajectory]:
-        """Run every (task, sample) not yet in `out_path`; return all of them, old and new, in task order."""
+    def run(self, tasks: list[Task], out_path: Path | Callable[[Task], Path]) -> list[Trajectory]:
+        """Run every (task, sample) not yet in its file; return all of them, old and new, in task order.
+
+        `out_path` is one JSONL file, or a function naming each task's file: several evaluation splits
+        share one pool of live episodes (one policy, one set of simulators, one tail) but keep their files.
+        """
         agent = self.settings.agent
+        path_of = out_path if callable(out_path) else (lambda _task, path=Path(out_path): path)
         wanted = [
             (episode_key(t, agent, i), t, i) for t in tasks for i in range(self.settings.samples_per_task)
         ]
-        done = {t.key: t for t in trajectory_file(out_path).read()} if Path(out_path).exists() else {}
+        paths = list(dict.fromkeys(Path(path_of(t)) for t in tasks))
+        done = {t.key: t for path in paths if path.exists() for t in trajectory_file(path).read()}
         todo = deque((key, task, i) for key, task, i in wanted if key not in done)
         if done and len(todo) < len(wanted):
             log.info(
                 "%s: %d of %d episodes already finished, skipping them",
-                out_path,
+                ", ".join(map(str, paths)),
                 len(wanted) - len(todo),
                 len(wanted),
             )
         if todo:
             finished = [done[key].reward for key, _, _ in wanted if key in done]
-            self._run(todo, Path(out_path), done, total=len(wanted), rewards=finished)
+            self._run(todo, path_of, done, total=len(wanted), rewards=finished)
         return [done[key] for key, _, _ in wanted if key in done]
 
     # ------------------------------------------------------------ loop
 
     def _run(
-        self, todo: deque, out_path: Path, done: dict[str, Trajectory], total: int, rewards: list[float]
+        self,
+        todo: deque,
+        path_of: Callable[[Task], Path],
+        done: dict[str, Trajectory],
+        total: int,
+        rewards: list[float],
     ) -> None:
         from coevolve.envs.pool import EnvPool
 
@@ -129,9 +142,17 @@ class RolloutEngine:
                 num_workers=self.settings.num_workers,
                 step_timeout=self.settings.step_timeout,
             ) as pool,
-            JsonlWriter(out_path) as writer,
+            ExitStack() as files,
             self._progress() as progress,
         ):
+            writers: dict[Path, JsonlWriter] = {}
+
+            def writer_for(task: Task) -> JsonlWriter:
+                path = Path(path_of(task))
+                if path not in writers:
+                    writers[path] = files.enter_context(JsonlWriter(path))
+                return writers[path]
+
             bar = progress.add_task(
                 f"{self.env_name} {self.settings.agent}", total=total, completed=finished_before,
                 resumed=finished_before, mean=_mean(rewards),
@@ -139,7 +160,7 @@ class RolloutEngine:
 
             def finish(ep: Episode, end_reason: str) -> None:
                 traj = self._trajectory(ep, end_reason)
-                writer.write(traj)
+                writer_for(ep.task).write(traj)
                 done[ep.key] = traj
                 rewards.append(traj.reward)
                 pool.release(ep.key)
@@ -287,7 +308,7 @@ def run_rollouts(
     env_name: str,
     tasks: list[Task],
     policy: Policy,
-    out_path: Path,
+    out_path: Path | Callable[[Task], Path],
     *,
     agent: str,
     params: SamplingParams,
@@ -302,7 +323,9 @@ def run_rollouts(
     with_examples: bool = True,
     step_timeout: float | None = None,
 ) -> list[Trajectory]:
-    """Roll out `policy` on every task `samples_per_task` times; returns all finished episodes (old + new)."""
+    """Roll out `policy` on every task `samples_per_task` times; returns all finished episodes (old + new).
+
+    `out_path`: the JSONL file, or a function giving each task's file (RolloutEngine.run)."""
     settings = RolloutSettings(
         agent=agent,
         params=params,
@@ -317,4 +340,4 @@ def run_rollouts(
         with_examples=with_examples,
         step_timeout=step_timeout,
     )
-    return RolloutEngine(env_name, policy, settings).run(tasks, Path(out_path))
+    return RolloutEngine(env_name, policy, settings).run(tasks, out_path)
