@@ -19,8 +19,8 @@ Sizing (2-core CPU, where training SmolLM2-135M is the bottleneck):
 - Token caps cover the experts (checked after the experts stage, pipeline/checks.py).
 - Methods: sft and coevolve by default (`--methods sft eto coevolve` adds eto from the same SFT model and
   first rollouts): the three together measured over the 45-minute budget on 2 cores (63 min on shared
-  cores, ~51 on idle ones); eto against coevolve over three seeds is the CPU study's job
-  (configs/studies/sciworld-cpu.yaml, README).
+  cores, ~51 on idle ones); eto against coevolve over three seeds is the CPU study's job (configs/studies/,
+  README).
 - Evaluation runs the seen and unseen splits in one pool of live episodes (evaluation/runner.py).
 """
 
