@@ -247,7 +247,13 @@ BENCHMARK = register_benchmark(
         prompt_loader=_benchmark_prompt,
         resources=RESOURCES,
         demo={
-            "env": {"name": "intercode_sql", "train_limit": 100, "eval_splits": ["test"], "eval_limit": 30},
+            "env": {
+                "name": "intercode_sql",
+                "train_limit": 100,
+                "explore_limit": 30,
+                "eval_splits": ["test"],
+                "eval_limit": 30,
+            },
             "quick": {"train_limit": 4, "eval_limit": 3},
             "max_new_tokens": 192,
             "max_length": 2048,

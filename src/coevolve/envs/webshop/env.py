@@ -320,7 +320,13 @@ BENCHMARK = register_benchmark(
         prompt_loader=_benchmark_prompt,
         resources=RESOURCES,
         demo={
-            "env": {"name": "webshop", "train_limit": 100, "eval_splits": ["test"], "eval_limit": 30},
+            "env": {
+                "name": "webshop",
+                "train_limit": 100,
+                "explore_limit": 30,
+                "eval_splits": ["test"],
+                "eval_limit": 30,
+            },
             "quick": {"train_limit": 4, "eval_limit": 3},
             "max_new_tokens": 96,
             "max_length": 3072,
