@@ -421,13 +421,7 @@ class Pipeline:
                     agent=agent,
                     params=params,
                     samples_per_task=sampling.samples_per_task,
-                    max_concurrent=cfg.rollout.max_concurrent,
-                    num_workers=cfg.rollout.num_workers,
-                    iteration=k,
-                    env_kwargs=spec.env_kwargs,
-                    data_dir=cfg.data_dir,
-                    with_examples=cfg.rollout.with_examples,
-                    step_timeout=spec.step_timeout,
+                    **self._episode_kwargs(spec, k),
                 )
                 tokens += sum(t.prompt_tokens + t.completion_tokens for t in trajs)
                 generated += sum(t.completion_tokens for t in trajs)
@@ -435,6 +429,19 @@ class Pipeline:
         finally:
             policy.close()
         return {"tokens": tokens, "rollouts": rollouts, "generated_tokens": generated}
+
+    def _episode_kwargs(self, spec, k: int) -> dict[str, Any]:
+        """How episodes of one benchmark run, the same for exploration and evaluation."""
+        cfg = self.config
+        return {
+            "max_concurrent": cfg.rollout.max_concurrent,
+            "num_workers": cfg.rollout.num_workers,
+            "iteration": k,
+            "env_kwargs": spec.env_kwargs,
+            "data_dir": cfg.data_dir,
+            "with_examples": cfg.rollout.with_examples,
+            "step_timeout": spec.step_timeout,
+        }
 
     def _params(self, sampling: SamplingSpec, k: int, agent: str = "target"):
         from coevolve.agents import SamplingParams
@@ -555,14 +562,8 @@ class Pipeline:
                 backend=cfg.rollout.backend,
                 policy_kwargs=cfg.rollout.backend_kwargs,
                 params=self._params(s, k),
-                max_concurrent=cfg.rollout.max_concurrent,
-                num_workers=cfg.rollout.num_workers,
-                iteration=k,
-                env_kwargs=spec.env_kwargs,
-                data_dir=cfg.data_dir,
-                with_examples=cfg.rollout.with_examples,
-                step_timeout=spec.step_timeout,
                 samples_per_task=s.samples_per_task,
+                **self._episode_kwargs(spec, k),
                 select=cfg.eval_select,
             )
             summaries.update({f"{spec.name}_{split}": summary for split, summary in splits.items()})
