@@ -194,6 +194,39 @@ def test_report_numbers_match_the_episode_files(finished_study, tmp_path):
             assert row["over_seeds"]["ci"] == pytest.approx(_t_ci(seed_means))
 
 
+def test_report_splits_rewards_by_task_type(finished_study, tmp_path):
+    """Episodes whose tasks have two types get a per-type row per method: each seed's mean over that
+    type's episodes, and the t-interval over seeds; a column with one type gets none."""
+    path, source = finished_study
+    out = tmp_path / "typed"
+    shutil.copytree(source, out)
+    rng, expected = random.Random(3), {}
+    for seed in SEEDS:
+        for method in METHODS:
+            rewards = _perturb(out / f"seed{seed}" / method, rng)
+            (folder,) = sorted((out / f"seed{seed}" / method / "eval").glob("iter*/ladder_test"))[-1:]
+            records = read_jsonl(folder / "episodes.jsonl")
+            for i, r in enumerate(sorted(records, key=lambda r: r["task"]["id"])):
+                r["task"]["meta"]["task_type"] = "odd" if i % 2 else "even"
+            (folder / "episodes.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+            for r in records:
+                kind = r["task"]["meta"]["task_type"]
+                expected.setdefault((method, kind), {}).setdefault(seed, []).append(rewards[r["task"]["id"]])
+    assert main(["study", str(path), "--out", str(out), "--report-only"]) == 0
+    rows = {(r["method"], r["task_type"]): r for r in _report(out)["task_types"]}
+    assert set(rows) == {(m, k) for m in METHODS for k in ("even", "odd")}
+    for key, by_seed in expected.items():
+        means = [100 * statistics.fmean(by_seed[s]) for s in SEEDS]
+        avg = rows[key]["avg_reward"]
+        assert [avg["per_seed"][str(s)] for s in SEEDS] == pytest.approx(means)
+        assert avg["mean"] == pytest.approx(statistics.fmean(means))
+        if len(set(means)) > 1:
+            assert avg["ci"] == pytest.approx(_t_ci(means))
+        assert rows[key]["episodes"] == {str(s): len(by_seed[s]) for s in SEEDS}
+    assert "per task type" in (out / "report/study.md").read_text()
+    assert _report(source)["task_types"] == []  # the untyped study: one type, no rows
+
+
 def test_partial_study_reports_finished_seeds_only(finished_study, tmp_path):
     path, source = finished_study
     out = tmp_path / "partial"

@@ -16,6 +16,9 @@ and the report says how many seeds finished, so a running study can be read.
   hard negatives (0.6 <= r < 1, `pairs.is_hard_negative`), failure diversity (evaluation/analysis.py:
   share of distinct action sequences among failures, mean normalised edit distance and its mode);
   pairs per set and kind with the number whose rejected side is a hard negative.
+- Per task type (columns whose evaluation tasks have two or more types, `experts.task_type`: ScienceWorld's
+  task names): avg reward x100 per seed and the mean over seeds with its t-interval, to show where two
+  methods differ.
 - Wall time per stage kind (experts, sft, explore, aux_pairs, train_aux, target_pairs, train_target,
   eval, ...) from each run's costs.json, per seed and method.
 """
@@ -34,12 +37,15 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from coevolve.data.jsonl import trajectory_file
 from coevolve.evaluation import learning
 from coevolve.evaluation.analysis import agent_stats
 from coevolve.evaluation.report import RunData, load_run, markdown_table, report_columns
 from coevolve.evaluation.summary import paired_diff_ci
+from coevolve.experts import task_type
 from coevolve.pairs import has_reward, is_failure, is_hard_negative, is_success
 from coevolve.pipeline.config import RunConfig
+from coevolve.pipeline.layout import RunLayout
 from coevolve.pipeline.study import StudyConfig, StudyLayout, recorded_seconds, run_finished
 
 INTERVAL = "95 % t-interval across seeds: mean ± t(0.975, n−1)·s/√n"
@@ -162,6 +168,40 @@ def differences(loaded: StudyRuns, columns: list[Column]) -> list[dict[str, Any]
     return rows
 
 
+def type_rewards(run: RunData, env: str, split: str) -> dict[str, list[float]]:
+    """Task type -> rewards of the run's final evaluation episodes (best-of-n: a task's best sample)."""
+    k, _ = learning.last_evals(run.evals)
+    path = None if k is None else RunLayout(run.path).eval_episodes(k, env, split)
+    if path is None or not path.exists():
+        return {}
+    kinds = {t.task.id: task_type(t.task) for t in trajectory_file(path).read()}
+    grouped: dict[str, list[float]] = {}
+    for key, reward in learning._rewards(run, env, split).items():
+        grouped.setdefault(kinds[key.rsplit("#", 1)[0]], []).append(reward)
+    return grouped
+
+
+def task_type_rows(loaded: StudyRuns, columns: list[Column]) -> list[dict[str, Any]]:
+    """Per method, column and task type: avg reward x100 per seed, mean over seeds with its t-interval;
+    only columns whose episodes have two or more task types."""
+    rows = []
+    for method in loaded.study.order():
+        for title, env, split in columns:
+            per_type: dict[str, dict[int, list[float]]] = {}
+            for seed in loaded.study.seeds:
+                run = loaded.runs.get(seed, {}).get(method)
+                for kind, rewards in (type_rewards(run, env, split) if run else {}).items():
+                    per_type.setdefault(kind, {})[seed] = rewards
+            if len(per_type) < 2:
+                continue
+            for kind, by_seed in sorted(per_type.items()):
+                means = {seed: 100 * statistics.fmean(r) for seed, r in by_seed.items()}
+                rows.append({"method": method, "column": title, "env": env, "split": split, "task_type": kind,
+                             "episodes": {seed: len(r) for seed, r in by_seed.items()},
+                             "avg_reward": {**interval_dict(list(means.values())), "per_seed": means}})  # fmt: skip
+    return rows
+
+
 # ------------------------------------------------------------------ data statistics
 
 
@@ -232,6 +272,7 @@ def study_report(loaded: StudyRuns) -> dict[str, Any]:
         "columns": [{"title": t, "env": e, "split": s} for t, e, s in columns],
         "results": results(loaded, columns),
         "differences": differences(loaded, columns),
+        "task_types": task_type_rows(loaded, columns),
         "rollouts": rollout_rows(loaded),
         "pairs": pair_rows(loaded),
         "stage_seconds": stage_rows(loaded),
@@ -279,6 +320,21 @@ def differences_markdown(report: dict[str, Any]) -> str:
         rows.append(
             [d["difference"], d["column"], *cells, _num(over["mean"], sign=True), _ci(over["ci"], True)]
         )
+    return markdown_table(headers, rows)
+
+
+def task_types_markdown(report: dict[str, Any]) -> str | None:
+    rows_in = report.get("task_types") or []
+    if not rows_in:
+        return None
+    seeds = report["seeds"]
+    headers = ["Method", "Column", "Task type", "Mean", "95 % CI", *[f"seed {s}" for s in seeds], "Episodes per seed"]
+    rows = []
+    for r in rows_in:
+        avg = r["avg_reward"]
+        episodes = " / ".join(str(r["episodes"].get(s, "–")) for s in seeds)
+        rows.append([r["method"], r["column"], r["task_type"], _num(avg["mean"]), _ci(avg["ci"]),
+                     *[_num(avg["per_seed"].get(s)) for s in seeds], episodes])  # fmt: skip
     return markdown_table(headers, rows)
 
 
@@ -348,6 +404,13 @@ def markdown(report: dict[str, Any], plots: list[Path], out: Path) -> str:
         "## Paired differences on the same evaluation episodes (x100)",
         f"Per seed: {report['paired_interval']}. Over seeds: mean of the per-seed differences, {report['interval']}.",
         differences_markdown(report),
+    ]
+    by_type = task_types_markdown(report)
+    if by_type:
+        parts += ["## Average reward x100 per task type (last evaluation of each finished run)",
+                  f"Per seed: the mean over that type's evaluation episodes. Mean over seeds with its {report['interval']}.",
+                  by_type]  # fmt: skip
+    parts += [
         "## Training-task rollouts per seed and iteration",
         "Failures: r < 1; hard negatives: 0.6 <= r < 1. Distinct failures: distinct action sequences / "
         "failures; edit distance: mean normalised Levenshtein distance of failures' action sequences "
