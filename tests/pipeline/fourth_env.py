@@ -77,9 +77,21 @@ class RelayEnv(Env):
         return text.removeprefix(HEADER).strip()
 
 
+RUNNING: list[bool] = []  # the fake server's state: [True] while it runs
+
+
 def _start_service() -> str:
     STARTED.append("start")
-    return "relay server started"
+    if RUNNING:
+        return "already running"
+    RUNNING.append(True)
+    return "started (relay)"
+
+
+def _stop_service() -> str:
+    STARTED.append("stop")
+    RUNNING.clear()
+    return "stopped (relay)"
 
 
 BENCHMARK = register_benchmark(
@@ -91,7 +103,11 @@ BENCHMARK = register_benchmark(
         expert_reward_one=True,  # its experts always finish the relay, whatever a file records
         min_expert_reward=0.5,
         service=Service(
-            "relay server", _start_service, external_env_var="RELAY_URL", how_to_start="relay up"
+            "relay server",
+            _start_service,
+            external_env_var="RELAY_URL",
+            how_to_start="relay up",
+            stop=_stop_service,
         ),
         data=lambda kwargs, data_dir: ("sample", "three relay tasks per split"),
         task_list=lambda split, data_dir, kwargs: relay_tasks(split),
@@ -106,4 +122,4 @@ def expert_file_turn(text: str) -> str:
     return text.removeprefix(HEADER)
 
 
-__all__ = ["BENCHMARK", "STARTED", "RelayEnv", "expert_file_turn"]
+__all__ = ["BENCHMARK", "RUNNING", "STARTED", "RelayEnv", "expert_file_turn"]

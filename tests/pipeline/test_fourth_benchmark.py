@@ -40,10 +40,33 @@ def test_description_lists_tasks_and_prompt_without_an_env_instance():
 def test_service_starts_unless_the_user_runs_their_own(monkeypatch):
     service = get_benchmark("relay").service
     fourth_env.STARTED.clear()
+    fourth_env.RUNNING.clear()
     monkeypatch.delenv("RELAY_URL", raising=False)
-    assert service.ensure() == "relay server started" and fourth_env.STARTED == ["start"]
+    assert service.ensure() == "started (relay)" and fourth_env.STARTED == ["start"]
     monkeypatch.setenv("RELAY_URL", "relay://elsewhere")
     assert service.ensure() is None and fourth_env.STARTED == ["start"]
+    fourth_env.RUNNING.clear()
+
+
+def test_a_job_stops_the_server_it_started_and_only_that_one(monkeypatch):
+    service, said = get_benchmark("relay").service, []
+    monkeypatch.delenv("RELAY_URL", raising=False)
+    fourth_env.STARTED.clear()
+    fourth_env.RUNNING.clear()
+    with pytest.raises(KeyboardInterrupt), service.running(said.append) as status:
+        assert status == "started (relay)" and fourth_env.RUNNING == [True]
+        raise KeyboardInterrupt  # stopped on the way out, whatever ended the job
+    assert fourth_env.STARTED == ["start", "stop"] and fourth_env.RUNNING == []
+    assert said == ["relay server: started (relay)", "relay server: stopped (relay)"]
+    service.start()  # someone else's server, already up: the job leaves it running
+    with service.running(said.append) as status:
+        assert status == "already running"
+    assert fourth_env.STARTED == ["start", "stop", "start", "start"] and fourth_env.RUNNING == [True]
+    monkeypatch.setenv("RELAY_URL", "relay://elsewhere")  # the user's own server: neither started nor stopped
+    with service.running(said.append) as status:
+        assert status is None
+    assert fourth_env.STARTED == ["start", "stop", "start", "start"]
+    fourth_env.RUNNING.clear()
 
 
 def test_service_command_and_data_files_come_from_the_description(capsys, monkeypatch):
@@ -52,8 +75,10 @@ def test_service_command_and_data_files_come_from_the_description(capsys, monkey
 
     monkeypatch.delenv("RELAY_URL", raising=False)
     fourth_env.STARTED.clear()
+    fourth_env.RUNNING.clear()
     assert main(["service", "start", "relay"]) == 0 and fourth_env.STARTED == ["start"]
-    assert "relay server started" in capsys.readouterr().out
+    assert "started (relay)" in capsys.readouterr().out
+    fourth_env.RUNNING.clear()
     assert main(["service", "status", "relay"]) == 2  # declares no command: it can only be started
     assert "can only be started" in capsys.readouterr().out
     assert main(["service", "start", "relai"]) == 2

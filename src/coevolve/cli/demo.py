@@ -1,10 +1,12 @@
 """`coevolve demo [--env NAME] [--quick]`: the README's main command (CPU co-evolution demo, results
 table and plots). One model per benchmark: the default one, or any benchmark with a demo via --env; a
-service the benchmark needs (its description's `service`) is started first."""
+service the benchmark needs (its description's `service`) is started first and, if the demo started it,
+stopped at the end."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from pathlib import Path
 
@@ -44,13 +46,12 @@ def run(args: argparse.Namespace) -> int:
     console = Console()
     out = Path(args.out or Path("runs/demo-quick" if args.quick else "runs/demo") / args.env)
     service = get_benchmark(args.env).service
-    status = service.ensure() if service is not None else None  # idempotent; None: the user's own server
-    if status:
-        console.print(status)
     t0 = time.monotonic()
-    run_dirs = run_demo(
-        out, quick=args.quick, methods=tuple(args.methods), data_dir=args.data_dir, env=args.env
-    )
+    # a server the demo starts is stopped when it ends (also on error); one already running stays up
+    with service.running(console.print) if service is not None else contextlib.nullcontext():
+        run_dirs = run_demo(
+            out, quick=args.quick, methods=tuple(args.methods), data_dir=args.data_dir, env=args.env
+        )
     report = write_report(run_dirs, out / "report", console=console)
     console.print(f"demo ({args.env}) finished in {(time.monotonic() - t0) / 60:.1f} min; report: {report}")
     return 0

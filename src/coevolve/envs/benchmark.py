@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,9 @@ class Column:
 class Service:
     """An outside process the benchmark needs (a database server) and how to make sure it runs.
 
-    `start()` is idempotent and returns a line saying what it did ("started ..." / "already running").
+    `start()` is idempotent and returns a line saying what it did ("started ..." / "already running");
+    `stop()` (optional) stops it. `running()` keeps it up for one job and stops it after only if it
+    started it there.
     When `external_env_var` is set in the environment the user runs their own server: nothing starts.
     `coevolve service start|stop|status NAME` runs `command(args)` with the options `add_arguments`
     declares (`args.action` is the action); without a `command` it can only start. `kind` groups
@@ -65,12 +68,26 @@ class Service:
     add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
     command: Callable[[argparse.Namespace], int] | None = None
     user_error: Callable[[BaseException], bool] | None = None
+    stop: Callable[[], str] | None = None  # stops what `start` started; the line saying what it did
 
     def ensure(self) -> str | None:
         """Start the service unless the user points at their own; the status line, or None."""
         if self.external_env_var and os.environ.get(self.external_env_var):
             return None
         return self.start()
+
+    @contextmanager
+    def running(self, say: Callable[[str], object] = print) -> Iterator[str | None]:
+        """The service up for one job (a demo): started unless the user points at their own, and stopped
+        afterwards only if this call started it (a server that was already running stays up)."""
+        status = self.ensure()
+        if status:
+            say(f"{self.name}: {status}")
+        try:
+            yield status
+        finally:
+            if status and status.startswith("started") and self.stop is not None:
+                say(f"{self.name}: {self.stop()}")
 
 
 def _no_data_rule(kwargs: Kwargs, data_dir: DataDir) -> tuple[str, str]:

@@ -225,6 +225,10 @@ def _start_server() -> str:
     return MariaDBServer().start()  # idempotent: "already running" when it is
 
 
+def _stop_server() -> str:
+    return MariaDBServer().stop()
+
+
 BENCHMARK = register_benchmark(
     Benchmark(
         name="intercode_sql",
@@ -241,6 +245,7 @@ BENCHMARK = register_benchmark(
             add_arguments=service.add_arguments,
             command=service.run,
             user_error=service.is_user_error,
+            stop=_stop_server,
         ),
         data=_benchmark_data,
         task_list=_benchmark_tasks,
