@@ -17,8 +17,8 @@ and the report says how many seeds finished, so a running study can be read.
   share of distinct action sequences among failures, mean normalised edit distance and its mode);
   pairs per set and kind with the number whose rejected side is a hard negative.
 - Per task type (columns whose evaluation tasks have two or more types, `experts.task_type`: a task's
-  `task_type` or `task_name` meta): avg reward x100 per seed and the mean over seeds with its t-interval, to show where two
-  methods differ.
+  `task_type` or `task_name` meta): avg reward x100 per seed and the mean over seeds with its
+  t-interval, to show where two methods differ.
 - Wall time per stage kind (experts, sft, explore, aux_pairs, train_aux, target_pairs, train_target,
   eval, ...) from each run's costs.json, per seed and method.
 """
