@@ -140,12 +140,15 @@ def test_study_runs_every_seed_and_method_and_reports_them(finished_study):
     assert (out / "report/means.png").exists() and (out / "report/hard_negatives.png").exists()
 
 
-def _perturb(run_dir: Path, rng: random.Random) -> dict[str, float]:
-    """Give the run's final evaluation spread rewards (episodes and summary alike); task id -> reward."""
+def _perturb(run_dir: Path, rng: random.Random, typed: bool = False) -> dict[str, float]:
+    """Give the run's final evaluation spread rewards (episodes and summary alike); task id -> reward.
+    `typed`: also give the tasks two types, "even" and "odd" by their place in id order."""
     (folder,) = sorted((run_dir / "eval").glob("iter*/ladder_test"))[-1:]
     records = read_jsonl(folder / "episodes.jsonl")
-    for r in records:
+    for i, r in enumerate(sorted(records, key=lambda r: r["task"]["id"])):
         r["reward"] = rng.choice([0.0, 0.25, 0.5, 0.75, 1.0])
+        if typed:
+            r["task"]["meta"]["task_type"] = "odd" if i % 2 else "even"
     (folder / "episodes.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     summary = json.loads((folder / "summary.json").read_text())
     rewards = [r["reward"] for r in records]
@@ -153,6 +156,13 @@ def _perturb(run_dir: Path, rng: random.Random) -> dict[str, float]:
     summary["success_rate"] = sum(x == 1.0 for x in rewards) / len(rewards)
     (folder / "summary.json").write_text(json.dumps(summary))
     return {r["task"]["id"]: r["reward"] for r in records}
+
+
+def _perturbed_copy(source: Path, out: Path, seed: int, typed: bool = False) -> dict:
+    """A copy of the study in OUT with every run's final evaluation perturbed; (seed, method) -> rewards."""
+    shutil.copytree(source, out)
+    rng = random.Random(seed)
+    return {(s, m): _perturb(out / f"seed{s}" / m, rng, typed) for s in SEEDS for m in METHODS}
 
 
 def _t_ci(values: list[float]) -> list[float]:
@@ -163,11 +173,7 @@ def _t_ci(values: list[float]) -> list[float]:
 def test_report_numbers_match_the_episode_files(finished_study, tmp_path):
     path, source = finished_study
     out = tmp_path / "copy"
-    shutil.copytree(source, out)
-    rng, rewards = random.Random(7), {}
-    for seed in SEEDS:
-        for method in METHODS:
-            rewards[(seed, method)] = _perturb(out / f"seed{seed}" / method, rng)
+    rewards = _perturbed_copy(source, out, 7)
     assert main(["study", str(path), "--out", str(out), "--report-only"]) == 0
     report = _report(out)
     for row in report["results"]:
@@ -199,19 +205,11 @@ def test_report_splits_rewards_by_task_type(finished_study, tmp_path):
     type's episodes, and the t-interval over seeds; a column with one type gets none."""
     path, source = finished_study
     out = tmp_path / "typed"
-    shutil.copytree(source, out)
-    rng, expected = random.Random(3), {}
-    for seed in SEEDS:
-        for method in METHODS:
-            rewards = _perturb(out / f"seed{seed}" / method, rng)
-            (folder,) = sorted((out / f"seed{seed}" / method / "eval").glob("iter*/ladder_test"))[-1:]
-            records = read_jsonl(folder / "episodes.jsonl")
-            for i, r in enumerate(sorted(records, key=lambda r: r["task"]["id"])):
-                r["task"]["meta"]["task_type"] = "odd" if i % 2 else "even"
-            (folder / "episodes.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-            for r in records:
-                kind = r["task"]["meta"]["task_type"]
-                expected.setdefault((method, kind), {}).setdefault(seed, []).append(rewards[r["task"]["id"]])
+    rewards, expected = _perturbed_copy(source, out, 3, typed=True), {}
+    for (seed, method), by_task in rewards.items():
+        for i, task in enumerate(sorted(by_task)):  # the types _perturb gave, by place in id order
+            kind = "odd" if i % 2 else "even"
+            expected.setdefault((method, kind), {}).setdefault(seed, []).append(by_task[task])
     assert main(["study", str(path), "--out", str(out), "--report-only"]) == 0
     rows = {(r["method"], r["task_type"]): r for r in _report(out)["task_types"]}
     assert set(rows) == {(m, k) for m in METHODS for k in ("even", "odd")}
