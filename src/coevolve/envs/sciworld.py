@@ -323,8 +323,9 @@ BENCHMARK = register_benchmark(
             "env": {
                 "name": "sciworld",
                 "train_per_type": 40,
-                # explore 10 of each type's 40 per iteration: one wave of 30 concurrent episodes
-                "explore_per_type": 10,
+                # explore 8 of each type's 40 per iteration (24 episodes per agent, as the CPU study): 10 took
+                # the fresh-clone demo to 45.3 min with set-up, over its 45-minute budget (README)
+                "explore_per_type": 8,
                 "eval_splits": ["seen", "unseen"],
                 "task_filter": {"task_name": SHORT_TASK_TYPES},
             },

@@ -11,7 +11,7 @@ Sizing (2-core CPU, where training SmolLM2-135M is the bottleneck):
   description's `demo` entry (envs/); the default one is sized so that every evaluation column has 30
   episodes and a 95 % CI (the default's 120 experts; 60 gave an SFT model of only 48.9 unseen, README).
 - One iteration (K = 1) that explores a slice of the training tasks (the description's
-  `explore_per_type`; the default: 10 per type, 30 episodes per agent); the failure agent still trains (its
+  `explore_per_type`; the default: 8 per type, 24 episodes per agent); the failure agent still trains (its
   pairs come from the iteration's rollouts). Exploring all 120 took ~15 min per agent: over the budget.
 - DPO at the paper's iteration-1 learning rate (1e-6) and beta 0.1, batch 2, 1 epoch (one optimizer
   step per two pairs): real steps, but small ones. At 5e-6
