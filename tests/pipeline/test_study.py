@@ -225,6 +225,36 @@ def test_report_splits_rewards_by_task_type(finished_study, tmp_path):
     assert _report(source)["task_types"] == []  # the untyped study: one type, no rows
 
 
+def _eval_reward(run_dir: Path, k: int) -> float:
+    return json.loads((run_dir / f"eval/iter{k}/ladder_test/summary.json").read_text())["avg_reward"]
+
+
+def test_report_has_learning_curves_from_the_sft_model(finished_study, tmp_path):
+    """Iteration 0 of every method is the seed's SFT evaluation (the sft run's eval/iter0); later points are
+    the method's own evaluations; without an intermediate evaluation the section and plot are left out."""
+    path, source = finished_study
+    out = tmp_path / "curves"
+    _perturbed_copy(source, out, 5)  # final evaluations spread; iteration 1 as the runs wrote it
+    assert main(["study", str(path), "--out", str(out), "--report-only"]) == 0
+    rows = {(r["method"], r["iteration"]): r["avg_reward"] for r in _report(out)["curves"]}
+    assert set(rows) == {("sft", 0)} | {(m, k) for m in ("eto", "coevolve") for k in (0, 1, 2)}
+    for (method, k), avg in rows.items():
+        run = "sft" if k == 0 else method
+        per_seed = [_eval_reward(out / f"seed{s}" / run, k) for s in SEEDS]
+        assert [avg["per_seed"][str(s)] for s in SEEDS] == pytest.approx(per_seed)
+        assert avg["mean"] == pytest.approx(statistics.fmean(per_seed)) and avg["n"] == 3
+        if len(set(per_seed)) > 1:
+            assert avg["ci"] == pytest.approx(_t_ci(per_seed))
+    assert "Learning curves" in (out / "report/study.md").read_text() and (out / "report/curves.png").exists()
+    for seed in SEEDS:  # only the final evaluations left: a curve would repeat the main table
+        for method in ("eto", "coevolve"):
+            shutil.rmtree(out / f"seed{seed}/{method}/eval/iter1")
+    shutil.rmtree(out / "report")
+    assert main(["study", str(path), "--out", str(out), "--report-only"]) == 0
+    assert "Learning curves" not in (out / "report/study.md").read_text()
+    assert not (out / "report/curves.png").exists() and (out / "report/means.png").exists()
+
+
 def test_partial_study_reports_finished_seeds_only(finished_study, tmp_path):
     path, source = finished_study
     out = tmp_path / "partial"

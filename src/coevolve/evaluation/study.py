@@ -19,6 +19,9 @@ and the report says how many seeds finished, so a running study can be read.
 - Per task type (columns whose evaluation tasks have two or more types, `experts.task_type`: a task's
   `task_type` or `task_name` meta): avg reward x100 per seed and the mean over seeds with its
   t-interval, to show where two methods differ.
+- Learning curves (when a method was evaluated after an intermediate iteration, `eval_every_iteration`):
+  per method, column and evaluated iteration, avg reward x100 per seed and the mean over seeds with its
+  t-interval; iteration 0 is the seed's SFT model, the start of every method (its `eval/iter0`).
 - Wall time per stage kind (experts, sft, explore, aux_pairs, train_aux, target_pairs, train_target,
   eval, ...) from each run's costs.json, per seed and method.
 """
@@ -202,6 +205,40 @@ def task_type_rows(loaded: StudyRuns, columns: list[Column]) -> list[dict[str, A
     return rows
 
 
+def _start_evals(by_method: dict[str, RunData]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The seed's iteration-0 evaluation (its SFT model, which every method of a comparison starts from)."""
+    return next((run.evals[0] for run in by_method.values() if 0 in run.evals), {})
+
+
+def curve_rows(loaded: StudyRuns, columns: list[Column]) -> list[dict[str, Any]]:
+    """Per method, column and evaluated iteration (0 = the seed's SFT model): avg reward x100 per seed and
+    the mean over seeds with its t-interval."""
+    rows = []
+    for method in loaded.study.order():
+        for title, env, split in columns:
+            by_k: dict[int, dict[int, float]] = {}
+            for seed in loaded.study.seeds:
+                by_method = loaded.runs.get(seed, {})
+                if method not in by_method:
+                    continue
+                evals = {0: _start_evals(by_method), **by_method[method].evals}
+                for k, summaries in evals.items():
+                    if (env, split) in summaries:
+                        by_k.setdefault(k, {})[seed] = float(summaries[(env, split)]["avg_reward"])
+            rows += [{"method": method, "column": title, "env": env, "split": split, "iteration": k,
+                      "avg_reward": {**interval_dict(list(v.values())), "per_seed": v}}
+                     for k, v in sorted(by_k.items())]  # fmt: skip
+    return rows
+
+
+def has_intermediate(curves: list[dict[str, Any]]) -> bool:
+    """Whether some method was evaluated between its start (iteration 0) and its last iteration."""
+    ks: dict[tuple[str, str], set[int]] = {}
+    for r in curves:
+        ks.setdefault((r["method"], r["column"]), set()).add(r["iteration"])
+    return any(len(v - {0, max(v)}) > 0 for v in ks.values())
+
+
 # ------------------------------------------------------------------ data statistics
 
 
@@ -273,6 +310,7 @@ def study_report(loaded: StudyRuns) -> dict[str, Any]:
         "results": results(loaded, columns),
         "differences": differences(loaded, columns),
         "task_types": task_type_rows(loaded, columns),
+        "curves": curve_rows(loaded, columns),
         "rollouts": rollout_rows(loaded),
         "pairs": pair_rows(loaded),
         "stage_seconds": stage_rows(loaded),
@@ -336,6 +374,24 @@ def task_types_markdown(report: dict[str, Any]) -> str | None:
         rows.append([r["method"], r["column"], r["task_type"], _num(avg["mean"]), _ci(avg["ci"]),
                      *[_num(avg["per_seed"].get(s)) for s in seeds], episodes])  # fmt: skip
     return markdown_table(headers, rows)
+
+
+def curves_markdown(report: dict[str, Any]) -> str | None:
+    """Method x column rows, one cell per evaluated iteration; None without an intermediate evaluation."""
+    curves = report.get("curves", [])
+    if not has_intermediate(curves):
+        return None
+    ks = sorted({r["iteration"] for r in curves})
+    cells = {(r["method"], r["column"], r["iteration"]): r["avg_reward"] for r in curves}
+    rows = []
+    for method in report["methods"]:
+        for column in [c["title"] for c in report["columns"]]:
+            got = [cells.get((method, column, k)) for k in ks]
+            if sum(g is not None for g in got) < 2:
+                continue
+            rows.append([method, column, *["–" if g is None else
+                                           f"{_num(g['mean'])} {_ci(g['ci'])} ({g['n']})" for g in got]])  # fmt: skip
+    return markdown_table(["Method", "Column", *[f"iter {k}" for k in ks]], rows)
 
 
 def rollouts_markdown(report: dict[str, Any]) -> str:
@@ -410,6 +466,11 @@ def markdown(report: dict[str, Any], plots: list[Path], out: Path) -> str:
         parts += ["## Average reward x100 per task type (last evaluation of each finished run)",
                   f"Per seed: the mean over that type's evaluation episodes. Mean over seeds with its {report['interval']}.",
                   by_type]  # fmt: skip
+    curves = curves_markdown(report)
+    if curves:
+        parts += ["## Learning curves: average reward x100 per evaluated iteration",
+                  f"Iteration 0: the seed's SFT model, where every method starts. Mean over seeds with its "
+                  f"{report['interval']} (seeds).", curves]  # fmt: skip
     parts += [
         "## Training-task rollouts per seed and iteration",
         "Failures: r < 1; hard negatives: 0.6 <= r < 1. Distinct failures: distinct action sequences / "
@@ -451,7 +512,7 @@ def write_study_report(
     console: Console | None = None,
 ) -> Path:
     """OUT/report/study.md, study.json and plots of the study in OUT; prints the main table."""
-    from coevolve.evaluation.study_plots import plot_hard_negatives, plot_means
+    from coevolve.evaluation.study_plots import plot_curves, plot_hard_negatives, plot_means
 
     out = Path(out)
     folder = StudyLayout(out).report_dir
@@ -459,6 +520,7 @@ def write_study_report(
     report = study_report(load_study_runs(out, study, configs))
     (folder / "study.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     plots = [p for p in (plot_means(report, folder / "means.png"),
+                         plot_curves(report, folder / "curves.png"),
                          plot_hard_negatives(report, folder / "hard_negatives.png")) if p]  # fmt: skip
     path = folder / "study.md"
     path.write_text(markdown(report, plots, folder), encoding="utf-8")

@@ -1,4 +1,5 @@
-"""PNG plots of a study report (evaluation/study.py): per-method means with CIs, hard negatives per iteration.
+"""PNG plots of a study report (evaluation/study.py): per-method means with CIs, learning curves, hard
+negatives per iteration.
 
 Project code. Built with `matplotlib.figure.Figure` on the Agg backend (headless), as evaluation/plots.py.
 Each function takes the report's JSON-ready dict and returns the PNG path, or None when there is nothing
@@ -34,6 +35,34 @@ def plot_means(report: dict[str, Any], path: Path) -> Path | None:
         ax.set_xticks(range(len(report["methods"])), report["methods"])
         ax.set_title(column)
         ax.set_ylabel("avg reward x100")
+    return _save(fig, path)
+
+
+def plot_curves(report: dict[str, Any], path: Path) -> Path | None:
+    """One panel per column: each method's mean over seeds per evaluated iteration with its t-interval;
+    None unless some method was evaluated at an intermediate iteration (see `study.has_intermediate`)."""
+    from coevolve.evaluation.study import has_intermediate
+
+    curves = report.get("curves", [])
+    if not has_intermediate(curves):
+        return None
+    columns = [c["title"] for c in report["columns"]]
+    fig = Figure(figsize=(4 * len(columns), 3.5))
+    for i, column in enumerate(columns):
+        ax = fig.add_subplot(1, len(columns), i + 1)
+        for method in report["methods"]:
+            points = sorted((r["iteration"], r["avg_reward"]) for r in curves
+                            if r["method"] == method and r["column"] == column)  # fmt: skip
+            if len(points) < 2:
+                continue
+            ks, means = [k for k, _ in points], [a["mean"] for _, a in points]
+            lows = [m - (a["ci"] or (m, m))[0] for m, (_, a) in zip(means, points, strict=True)]
+            highs = [(a["ci"] or (m, m))[1] - m for m, (_, a) in zip(means, points, strict=True)]
+            ax.errorbar(ks, means, yerr=[lows, highs], fmt="-o", capsize=3, label=method)
+        ax.set_xlabel("iteration (0 = SFT)")
+        ax.set_title(column)
+        ax.set_ylabel("avg reward x100")
+        ax.legend(fontsize="small")
     return _save(fig, path)
 
 
