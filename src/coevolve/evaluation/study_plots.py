@@ -50,15 +50,17 @@ def plot_curves(report: dict[str, Any], path: Path) -> Path | None:
     fig = Figure(figsize=(4 * len(columns), 3.5))
     for i, column in enumerate(columns):
         ax = fig.add_subplot(1, len(columns), i + 1)
-        for method in report["methods"]:
-            points = sorted((r["iteration"], r["avg_reward"]) for r in curves
-                            if r["method"] == method and r["column"] == column)  # fmt: skip
+        for j, method in enumerate(report["methods"]):
+            points = sorted(((r["iteration"], r["avg_reward"]) for r in curves
+                             if r["method"] == method and r["column"] == column), key=lambda p: p[0])  # fmt: skip
             if len(points) < 2:
                 continue
-            ks, means = [k for k, _ in points], [a["mean"] for _, a in points]
+            shift = 0.04 * (j - (len(report["methods"]) - 1) / 2)  # methods side by side at each iteration
+            ks, means = [k + shift for k, _ in points], [a["mean"] for _, a in points]
             lows = [m - (a["ci"] or (m, m))[0] for m, (_, a) in zip(means, points, strict=True)]
             highs = [(a["ci"] or (m, m))[1] - m for m, (_, a) in zip(means, points, strict=True)]
             ax.errorbar(ks, means, yerr=[lows, highs], fmt="-o", capsize=3, label=method)
+        ax.set_xticks(sorted({r["iteration"] for r in curves}))
         ax.set_xlabel("iteration (0 = SFT)")
         ax.set_title(column)
         ax.set_ylabel("avg reward x100")
